@@ -1,0 +1,164 @@
+"""The provider's records, in memory, with every expiry read from the injected clock."""
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, scope_to_list
+
+from plumbing.clock import Clock
+
+from .fixture import ClientSpec, Fixture, UserSpec
+
+
+@dataclass
+class Client(ClientMixin):
+    spec: ClientSpec
+
+    def get_client_id(self) -> str:
+        return self.spec.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        # RFC 6749 3.1.2.3: with several registered URIs the request must name one.
+        return self.spec.redirect_uris[0] if len(self.spec.redirect_uris) == 1 else None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        if not scope:
+            return ""
+        allowed = set(scope_to_list(self.spec.scope))
+        return " ".join(s for s in scope_to_list(scope) if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.spec.redirect_uris  # exact match, RFC 6749 3.1.2.3
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self.spec.client_secret is not None and secrets.compare_digest(
+            client_secret.encode(), self.spec.client_secret.encode())
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.spec.client_secret is None:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.spec.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.spec.grant_types
+
+
+@dataclass
+class AuthorizationCode(AuthorizationCodeMixin):
+    code: str
+    client_id: str
+    redirect_uri: str | None
+    scope: str
+    user: UserSpec
+    expires_at: float
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+    def get_redirect_uri(self) -> str | None:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+@dataclass
+class Token(TokenMixin):
+    access_token: str
+    refresh_token: str | None
+    client_id: str
+    scope: str
+    user: UserSpec
+    issued_at: float
+    expires_in: int
+    refresh_expires_at: float | None
+    clock: Clock = field(repr=False)
+    revoked: bool = False
+
+    def check_client(self, client: Client) -> bool:
+        return client.get_client_id() == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in
+
+    def is_expired(self) -> bool:
+        return self.clock.now() >= self.issued_at + self.expires_in
+
+    def is_refresh_expired(self) -> bool:
+        return self.refresh_expires_at is not None and self.clock.now() >= self.refresh_expires_at
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+
+class Store:
+    """Clients and users from the fixture; codes and tokens issued since start."""
+
+    def __init__(self, fixture: Fixture, clock: Clock) -> None:
+        self.fixture = fixture
+        self.clock = clock
+        self.clients = {c.client_id: Client(c) for c in fixture.clients}
+        self.users = {u.username: u for u in fixture.users}
+        self._lock = threading.Lock()
+        self._codes: dict[str, AuthorizationCode] = {}
+        self._access: dict[str, Token] = {}
+        self._refresh: dict[str, Token] = {}
+
+    def authenticate(self, username: str, password: str) -> UserSpec | None:
+        user = self.users.get(username)
+        if user is None or not secrets.compare_digest(password.encode(), user.password.encode()):
+            return None
+        return user
+
+    def add_code(self, code: AuthorizationCode) -> None:
+        with self._lock:
+            self._codes[code.code] = code
+
+    def find_code(self, code: str, client_id: str) -> AuthorizationCode | None:
+        with self._lock:
+            found = self._codes.get(code)
+        if found is None or found.client_id != client_id or self.clock.now() >= found.expires_at:
+            return None
+        return found
+
+    def remove_code(self, code: AuthorizationCode) -> None:
+        with self._lock:
+            self._codes.pop(code.code, None)
+
+    def add_token(self, token_data: dict[str, Any], client_id: str, user: UserSpec) -> Token:
+        now = self.clock.now()
+        refresh = token_data.get("refresh_token")
+        token = Token(access_token=token_data["access_token"], refresh_token=refresh, client_id=client_id,
+                      scope=token_data.get("scope", ""), user=user, issued_at=now,
+                      expires_in=int(token_data["expires_in"]),
+                      refresh_expires_at=now + self.fixture.refresh_ttl if refresh else None, clock=self.clock)
+        with self._lock:
+            self._access[token.access_token] = token
+            if refresh:
+                self._refresh[refresh] = token
+        return token
+
+    def find_access_token(self, value: str) -> Token | None:
+        with self._lock:
+            return self._access.get(value)
+
+    def find_refresh_token(self, value: str) -> Token | None:
+        with self._lock:
+            token = self._refresh.get(value)
+        if token is None or token.revoked or token.is_refresh_expired():
+            return None
+        return token
+
+    def revoke(self, token: Token) -> None:
+        with self._lock:
+            token.revoked = True
+            if token.refresh_token:
+                self._refresh.pop(token.refresh_token, None)

@@ -1,0 +1,118 @@
+"""Run a set of servers in this process on free loopback ports.
+
+Each member is built by a factory that receives the URLs of every member, so servers
+that must know each other (the MIC and the IdPs it brokers to, each registered with
+the other's redirect URL) are wired at start-up without fixed ports. Sockets are bound
+first, so the URLs are real before any factory runs.
+"""
+from __future__ import annotations
+
+import http.client
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+Factory = Callable[[dict[str, str]], WSGIApp]
+
+
+class FleetError(RuntimeError):
+    pass
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Werkzeug's handler without a log line per request (the control surface keeps those)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+    def log(self, type: str, message: str, *args: object) -> None:
+        getattr(log, type if type in ("info", "warning", "error") else "info")(message, *args)
+
+
+def _not_ready(environ: dict, start_response: Callable) -> Iterable[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting"]
+
+
+@dataclass
+class _Member:
+    name: str
+    factory: Factory
+    server: BaseWSGIServer | None = None
+    thread: threading.Thread | None = None
+
+
+@dataclass
+class Fleet:
+    host: str = "127.0.0.1"
+    ready_timeout: float = 10.0
+    _members: dict[str, _Member] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, factory: Factory) -> None:
+        if name in self._members:
+            raise FleetError(f"a fleet member is already named {name!r}")
+        if self.urls:
+            raise FleetError("add members before the fleet starts")
+        self._members[name] = _Member(name, factory)
+
+    def start(self) -> dict[str, str]:
+        """Bind every member, build it, serve it on its own thread and wait until it answers."""
+        try:
+            for member in self._members.values():
+                member.server = make_server(self.host, 0, _not_ready, threaded=True,
+                                            request_handler=_QuietHandler)
+                self.urls[member.name] = f"http://{self.host}:{member.server.server_port}"
+            for member in self._members.values():
+                member.server.app = member.factory(dict(self.urls))
+            for member in self._members.values():
+                member.thread = threading.Thread(target=member.server.serve_forever,
+                                                 kwargs={"poll_interval": 0.05},
+                                                 name=f"fleet-{member.name}", daemon=True)
+                member.thread.start()
+            for member in self._members.values():
+                self._wait_until_answering(member)
+        except BaseException:
+            self.stop()
+            raise
+        return dict(self.urls)
+
+    def stop(self) -> None:
+        for member in self._members.values():
+            if member.thread is not None:
+                member.server.shutdown()
+                member.thread.join(timeout=5)
+            if member.server is not None:
+                member.server.server_close()
+            member.server = member.thread = None
+        self.urls.clear()
+
+    def __enter__(self) -> "Fleet":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _wait_until_answering(self, member: _Member) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        port = member.server.server_port
+        while True:
+            connection = http.client.HTTPConnection(self.host, port, timeout=1)
+            try:
+                connection.request("GET", "/")
+                connection.getresponse().read()
+                return
+            except OSError as exc:
+                if time.monotonic() > deadline:
+                    raise FleetError(f"{member.name} did not answer on {self.urls[member.name]}: {exc}") from None
+                time.sleep(0.01)
+            finally:
+                connection.close()

@@ -1,0 +1,159 @@
+"""YAML documents that remember where each value came from.
+
+Scenario files, the MIC configuration and the mocks' fixtures are all YAML written by
+people; when one is wrong, the message names the file, line and column and says what
+was expected, never a traceback. ``${NAME}`` in a string is replaced from the variables
+given (the fleet passes the servers' URLs this way).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+Pointer = tuple[Any, ...]
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class YamlError(Exception):
+    """A readable complaint about a place in a file."""
+
+    def __init__(self, source: str, line: int | None, column: int | None, message: str) -> None:
+        self.source, self.line, self.column, self.message = source, line, column, message
+        where = source if line is None else f"{source}:{line}:{column}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class Document:
+    source: str
+    data: Any
+    positions: dict[Pointer, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Pointer, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, pointer: Pointer) -> tuple[int | None, int | None]:
+        """The line and column of a value, or of its nearest enclosing value."""
+        pointer = tuple(pointer)
+        while True:
+            if pointer in self.positions:
+                return self.positions[pointer]
+            if not pointer:
+                return None, None
+            pointer = pointer[:-1]
+
+    def error(self, pointer: Pointer, message: str, *, at_key: bool = False) -> YamlError:
+        pointer = tuple(pointer)
+        line, column = (self.key_positions.get(pointer) if at_key else None) or self.where(pointer)
+        return YamlError(self.source, line, column, message)
+
+    def validate(self, schema: dict) -> None:
+        """Check against a JSON Schema; the first error, by position in the file, is raised."""
+        validator = jsonschema.Draft202012Validator(schema)
+        errors = list(validator.iter_errors(self.data))
+        if not errors:
+            return
+        located = [self._locate(e) for e in errors]
+        located.sort(key=lambda err: (err.line or 0, err.column or 0))
+        raise located[0]
+
+    def _locate(self, error: jsonschema.ValidationError) -> YamlError:
+        error = _most_specific(error)
+        pointer = tuple(error.absolute_path)
+        at = describe_pointer(pointer)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = sorted(error.schema.get("properties", {}))
+            extra = [k for k in error.instance if k not in allowed]
+            if extra:
+                return self.error(pointer + (extra[0],),
+                                  f"unknown key '{extra[0]}' in {at}; expected one of: {', '.join(allowed)}",
+                                  at_key=True)
+        if error.validator == "required":
+            return self.error(pointer, f"{at} is missing {error.message.split(' is a required')[0]}")
+        return self.error(pointer, f"{at}: {error.message}")
+
+
+def _most_specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For oneOf/anyOf failures, the branch error that got deepest into the document."""
+    while error.context:
+        error = max(error.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
+    return error
+
+
+def describe_pointer(pointer: Pointer) -> str:
+    if not pointer:
+        return "the document"
+    text = ""
+    for part in pointer:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def load(path: str | Path, variables: dict[str, str] | None = None) -> Document:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise YamlError(str(path), None, None, f"cannot read: {exc}") from None
+    return parse(text, str(path), variables)
+
+
+def parse(text: str, source: str, variables: dict[str, str] | None = None) -> Document:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise YamlError(source, 1, 1, "the file is empty")
+        document = Document(source, None)
+        _record_positions(node, (), document)
+        document.data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise YamlError(source, mark.line + 1 if mark else None, mark.column + 1 if mark else None,
+                        f"YAML syntax error: {message}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(source, None, None, f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if variables is not None:
+        document.data = _substitute(document, document.data, (), variables)
+    return document
+
+
+def _record_positions(node: yaml.Node, pointer: Pointer, document: Document) -> None:
+    document.positions[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+            if key in seen:
+                raise YamlError(document.source, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                f"duplicate key '{key}'")
+            seen.add(key)
+            document.key_positions[pointer + (key,)] = (key_node.start_mark.line + 1,
+                                                        key_node.start_mark.column + 1)
+            _record_positions(value_node, pointer + (key,), document)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_positions(item, pointer + (index,), document)
+
+
+def _substitute(document: Document, value: Any, pointer: Pointer, variables: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        def replace(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in variables:
+                known = ", ".join(sorted(variables)) or "none"
+                raise document.error(pointer, f"unknown variable ${{{name}}} (known: {known})")
+            return variables[name]
+        return VARIABLE.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _substitute(document, v, pointer + (k,), variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(document, v, pointer + (i,), variables) for i, v in enumerate(value)]
+    return value
+
