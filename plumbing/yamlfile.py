@@ -50,19 +50,25 @@ class Document:
         line, column = (self.key_positions.get(pointer) if at_key else None) or self.where(pointer)
         return YamlError(self.source, line, column, message)
 
-    def validate(self, schema: dict) -> None:
-        """Check against a JSON Schema; the first error, by position in the file, is raised."""
+    def get(self, pointer: Pointer) -> Any:
+        value = self.data
+        for part in pointer:
+            value = value[part]
+        return value
+
+    def validate(self, schema: dict, at: Pointer = ()) -> None:
+        """Check the value at ``at`` against a JSON Schema; the first error in the file is raised."""
         validator = jsonschema.Draft202012Validator(schema)
-        errors = list(validator.iter_errors(self.data))
+        errors = list(validator.iter_errors(self.get(at)))
         if not errors:
             return
-        located = [self._locate(e) for e in errors]
+        located = [self._locate(e, tuple(at)) for e in errors]
         located.sort(key=lambda err: (err.line or 0, err.column or 0))
         raise located[0]
 
-    def _locate(self, error: jsonschema.ValidationError) -> YamlError:
+    def _locate(self, error: jsonschema.ValidationError, at: Pointer) -> YamlError:
         error = _most_specific(error)
-        pointer = tuple(error.absolute_path)
+        pointer = at + tuple(error.absolute_path)
         at = describe_pointer(pointer)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = sorted(error.schema.get("properties", {}))

@@ -1,0 +1,169 @@
+"""The MIC's configuration: organizations, apps, environments and auth services.
+
+Field names are those the Kinvey console stored (``redirectUri``, ``grantTtl``,
+``provider.remoteService``…), so a configuration reads like the console's Service
+Catalog. Loaded from YAML; every mistake is reported with the file, line and field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from plumbing import yamlfile
+
+DEMO = Path(__file__).with_name("demo.yaml")
+
+_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}
+_TTL = {"type": "integer", "minimum": 1}
+SERVICE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "redirectUri", "allowedAttributes", "provider"],
+    "properties": {
+        "id": _ID,
+        "name": {"type": "string"},
+        "redirectUri": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+        "grantTtl": _TTL,
+        "tokenTtl": _TTL,
+        "refresh": {"type": "boolean"},
+        "refreshTtl": _TTL,
+        "allowedAttributes": {"type": "array", "items": {"type": "string"},
+                              "allOf": [{"contains": {"const": "id"}}, {"contains": {"const": "audience"}}]},
+        "datalinkHeaderMapping": {"type": "object", "additionalProperties": {"type": "string"}},
+        "provider": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["type"],
+            "properties": {
+                "type": {"type": "string"},
+                "remoteService": {"type": "string"},
+                "options": {"type": "object"},
+            },
+        },
+    },
+}
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["organizations"],
+    "properties": {"organizations": {"type": "array", "items": {
+        "type": "object", "additionalProperties": False, "required": ["id", "apps"],
+        "properties": {
+            "id": _ID,
+            "name": {"type": "string"},
+            "apps": {"type": "array", "items": {
+                "type": "object", "additionalProperties": False, "required": ["id", "environments"],
+                "properties": {
+                    "id": _ID,
+                    "name": {"type": "string"},
+                    "environments": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["appKey", "appSecret", "defaultService", "services"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "appKey": _ID,
+                            "appSecret": {"type": "string", "minLength": 8},
+                            "defaultService": _ID,
+                            "services": {"type": "array", "items": SERVICE_SCHEMA},
+                        }}},
+                }}},
+        }}}},
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Provider:
+    type: str
+    remote_service: str | None
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuthService:
+    """One auth service, with the console's defaults for what it leaves out."""
+
+    id: str
+    name: str
+    redirect_uris: tuple[str, ...]
+    allowed_attributes: tuple[str, ...]
+    provider: Provider
+    grant_ttl: int = 60
+    token_ttl: int = 3600
+    refresh: bool = True
+    refresh_ttl: int = 1209600
+    datalink_header_mapping: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    app_key: str
+    app_secret: str = field(repr=False)
+    default_service: str
+    services: dict[str, AuthService]
+    app_id: str
+    org_id: str
+
+    def service(self, service_id: str | None) -> AuthService | None:
+        return self.services.get(service_id or self.default_service)
+
+
+@dataclass(frozen=True)
+class MicConfig:
+    environments: dict[str, Environment]
+
+    def environment(self, app_key: str) -> Environment | None:
+        return self.environments.get(app_key)
+
+
+def load(path: str | Path = DEMO, variables: dict[str, str] | None = None, *,
+         provider_schemas: Mapping[str, dict]) -> MicConfig:
+    """The configuration in ``path``; each provider block is checked by its connector type's schema."""
+    document = yamlfile.load(path, variables or {})
+    document.validate(SCHEMA)
+    environments: dict[str, Environment] = {}
+    for o, org in enumerate(document.data["organizations"]):
+        for a, app in enumerate(org["apps"]):
+            for e, env in enumerate(app["environments"]):
+                where = ("organizations", o, "apps", a, "environments", e)
+                if env["appKey"] in environments:
+                    raise document.error(where + ("appKey",), f"appKey {env['appKey']} is used twice")
+                services = {}
+                for s, raw in enumerate(env["services"]):
+                    if raw["id"] in services:
+                        raise document.error(where + ("services", s, "id"), f"service id {raw['id']} is used twice")
+                    _check_provider(document, where + ("services", s, "provider"), provider_schemas)
+                    services[raw["id"]] = _service(raw)
+                if env["defaultService"] not in services:
+                    raise document.error(where + ("defaultService",),
+                                         f"defaultService {env['defaultService']} is not one of this "
+                                         f"environment's services ({', '.join(services) or 'none'})")
+                environments[env["appKey"]] = Environment(
+                    name=env.get("name", env["appKey"]), app_key=env["appKey"], app_secret=env["appSecret"],
+                    default_service=env["defaultService"], services=services, app_id=app["id"], org_id=org["id"])
+    return MicConfig(environments)
+
+
+def _check_provider(document: yamlfile.Document, at: tuple, schemas: Mapping[str, dict]) -> None:
+    kind = document.get(at)["type"]
+    if kind not in schemas:
+        raise document.error(at + ("type",), f"unknown provider type '{kind}'; "
+                                             f"installed connector types: {', '.join(sorted(schemas)) or 'none'}")
+    document.validate(schemas[kind], at=at)
+
+
+def _service(raw: dict[str, Any]) -> AuthService:
+    provider = raw["provider"]
+    optional = {key: raw[source] for source, key in (
+        ("grantTtl", "grant_ttl"), ("tokenTtl", "token_ttl"), ("refresh", "refresh"),
+        ("refreshTtl", "refresh_ttl"), ("datalinkHeaderMapping", "datalink_header_mapping")) if source in raw}
+    return AuthService(
+        id=raw["id"], name=raw.get("name", raw["id"]), redirect_uris=tuple(raw["redirectUri"]),
+        allowed_attributes=tuple(raw["allowedAttributes"]),
+        provider=Provider(provider["type"], provider.get("remoteService"), dict(provider.get("options", {}))),
+        **optional)

@@ -1,0 +1,22 @@
+"""Connectors: how the MIC authenticates a user against an upstream identity source.
+
+A connector type is a module registered under the ``mic_reference.connectors`` entry
+point group, named by the provider type it serves (``oauth2``). It offers
+``PROVIDER_SCHEMA`` (the JSON Schema of its ``provider`` block) and
+``build(service, http)``, which returns an object honouring only the capabilities in
+``capabilities`` that the configured service can: the core asks for a capability,
+never for a type name.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.metadata import entry_points
+from types import ModuleType
+
+GROUP = "mic_reference.connectors"
+
+
+@lru_cache(maxsize=1)
+def available() -> dict[str, ModuleType]:
+    """Every installed connector type, by provider type name."""
+    return {ep.name: ep.load() for ep in entry_points(group=GROUP)}

@@ -1,0 +1,48 @@
+"""The small interfaces a connector may honour (after Dex's connector interfaces)."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the upstream says the user is, and the tokens it issued for them."""
+
+    user_id: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    upstream_token: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+class ConnectorError(Exception):
+    """An upstream refusal or failure, as the RFC 6749 error the app should see."""
+
+    def __init__(self, error: str, description: str, *, debug: str = "") -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.debug = debug
+
+
+class RedirectLogin(ABC):
+    """Sends the browser to the upstream login and takes the upstream's callback."""
+
+    #: the MIC path the upstream redirects back to (registered with the upstream)
+    callback_path: str
+
+    @abstractmethod
+    def login_url(self, callback_url: str, state: str) -> str:
+        """Where to send the browser; the upstream must come back with ``state``."""
+
+    @abstractmethod
+    def complete(self, params: Mapping[str, str], callback_url: str) -> Identity:
+        """Turn the callback's parameters into an identity, or raise ConnectorError."""
+
+
+class PasswordLogin(ABC):
+    """Checks a username and password the MIC received itself (password grant)."""
+
+    @abstractmethod
+    def password_login(self, username: str, password: str) -> Identity:
+        """The identity behind these credentials, or raise ConnectorError."""

@@ -1,0 +1,137 @@
+"""The OAuth2 connector: an upstream OAuth2 provider, by authorization code or password grant.
+
+``provider.remoteService`` is the upstream token endpoint. With ``grantType:
+authorization-code`` the MIC sends the browser to ``grantEndpoint`` and takes the
+callback at ``/oauth2/redirect``; with ``password`` it forwards the credentials it
+received (resource owner password grant). The user id is ``userIdAttribute`` of the
+token response, or of the JSON that ``userIdEndpoint`` returns for the access token.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import httpx2
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.httpx_client import OAuth2Client
+
+from ..config import AuthService
+from .capabilities import ConnectorError, Identity, PasswordLogin, RedirectLogin
+
+TIMEOUT = httpx2.Timeout(10.0, connect=3.0)
+_URL = {"type": "string", "pattern": "^https?://"}
+
+PROVIDER_SCHEMA = {
+    "type": "object",
+    "required": ["remoteService", "options"],
+    "properties": {
+        "remoteService": _URL,
+        "options": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["grantType", "clientId", "userIdAttribute"],
+            "properties": {
+                "grantType": {"enum": ["authorization-code", "password"]},
+                "grantEndpoint": _URL,
+                "clientId": {"type": "string", "minLength": 1},
+                "clientSecret": {"type": "string"},
+                "userIdAttribute": {"type": "string", "minLength": 1},
+                "userIdEndpoint": _URL,
+                "scope": {"type": "string"},
+            },
+            "if": {"properties": {"grantType": {"const": "authorization-code"}}},
+            "then": {"required": ["grantEndpoint"]},
+        },
+    },
+}
+
+
+def build(service: AuthService) -> "OAuth2Upstream":
+    options = service.provider.options
+    if options["grantType"] == "password":
+        return OAuth2PasswordLogin(service)
+    return OAuth2CodeLogin(service)
+
+
+class OAuth2Upstream:
+    """What both grant types share: the upstream client and how a user id is found."""
+
+    def __init__(self, service: AuthService) -> None:
+        options = service.provider.options
+        self.token_endpoint = service.provider.remote_service
+        self.user_id_attribute = options["userIdAttribute"]
+        self.user_id_endpoint = options.get("userIdEndpoint")
+        self.scope = options.get("scope")
+        self.client = OAuth2Client(
+            client_id=options["clientId"], client_secret=options.get("clientSecret"),
+            token_endpoint_auth_method="client_secret_basic" if options.get("clientSecret") else "none",
+            scope=self.scope, timeout=TIMEOUT)
+
+    def _fetch_token(self, **params: Any) -> dict[str, Any]:
+        try:
+            return dict(self.client.fetch_token(self.token_endpoint, **params))
+        except OAuthError as exc:
+            error = "invalid_grant" if exc.error in ("invalid_grant", "access_denied") else "server_error"
+            raise ConnectorError(error, "the identity provider refused the login",
+                                 debug=f"upstream {exc.error}: {exc.description}") from None
+        except httpx2.HTTPError as exc:
+            raise ConnectorError("temporarily_unavailable", "the identity provider could not be reached",
+                                 debug=f"{type(exc).__name__} calling the upstream token endpoint") from None
+        except ValueError:
+            raise ConnectorError("server_error", "the identity provider sent an unreadable token response",
+                                 debug="upstream token response is not JSON") from None
+
+    def _identity(self, token: dict[str, Any]) -> Identity:
+        attributes: dict[str, Any] = {}
+        if self.user_id_endpoint:
+            attributes = self._user_info(token["access_token"])
+        user_id = attributes.get(self.user_id_attribute, token.get(self.user_id_attribute))
+        if user_id in (None, ""):
+            raise ConnectorError("server_error", "the identity provider did not say who the user is",
+                                 debug=f"no '{self.user_id_attribute}' in the token response or user endpoint")
+        return Identity(user_id=str(user_id), attributes=attributes, upstream_token=token)
+
+    def _user_info(self, access_token: str) -> dict[str, Any]:
+        try:
+            response = self.client.request("GET", self.user_id_endpoint, withhold_token=True,
+                                       headers={"Authorization": f"Bearer {access_token}"})
+        except httpx2.HTTPError as exc:
+            raise ConnectorError("temporarily_unavailable", "the identity provider could not be reached",
+                                 debug=f"{type(exc).__name__} calling the user id endpoint") from None
+        if response.status_code != 200:
+            raise ConnectorError("server_error", "the identity provider refused the user lookup",
+                                 debug=f"user id endpoint answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ConnectorError("server_error", "the identity provider sent an unreadable user",
+                                 debug="user id endpoint answer is not a JSON object")
+        return body
+
+
+class OAuth2CodeLogin(OAuth2Upstream, RedirectLogin):
+    callback_path = "/oauth2/redirect"
+
+    def __init__(self, service: AuthService) -> None:
+        super().__init__(service)
+        self.grant_endpoint = service.provider.options["grantEndpoint"]
+
+    def login_url(self, callback_url: str, state: str) -> str:
+        url, _ = self.client.create_authorization_url(self.grant_endpoint, redirect_uri=callback_url, state=state)
+        return url
+
+    def complete(self, params: Mapping[str, str], callback_url: str) -> Identity:
+        if "error" in params:
+            error = "access_denied" if params["error"] == "access_denied" else "server_error"
+            raise ConnectorError(error, "the identity provider did not log the user in",
+                                 debug=f"upstream {params['error']}: {params.get('error_description', '')}")
+        if not params.get("code"):
+            raise ConnectorError("server_error", "the identity provider came back without a code")
+        token = self._fetch_token(grant_type="authorization_code", code=params["code"], redirect_uri=callback_url)
+        return self._identity(token)
+
+
+class OAuth2PasswordLogin(OAuth2Upstream, PasswordLogin):
+    def password_login(self, username: str, password: str) -> Identity:
+        return self._identity(self._fetch_token(grant_type="password", username=username, password=password))

@@ -1,0 +1,74 @@
+"""Kinvey identifiers as OAuth2 clients (RFC 6749 section 2).
+
+``client_id`` is an environment's app key, optionally followed by ``.serviceId``; the
+client secret is the environment's app secret. The client is the pair (environment,
+auth service), so the service decides redirect URIs, TTLs and which grants work.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc6749 import ClientMixin
+
+from ..config import AuthService, Environment, MicConfig
+from ..connectors.capabilities import PasswordLogin, RedirectLogin
+
+
+@dataclass
+class MicClient(ClientMixin):
+    client_id: str
+    environment: Environment
+    service: AuthService
+    connector: Any
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return None  # the SDKs always send redirect_uri; never guess one
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        return "openid" if scope and "openid" in scope.split() else ""
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.service.redirect_uris  # exact match, RFC 6749 3.1.2.3
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return secrets.compare_digest(client_secret.encode(), self.environment.app_secret.encode())
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and isinstance(self.connector, RedirectLogin)
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        if grant_type == "authorization_code":
+            return isinstance(self.connector, RedirectLogin)
+        if grant_type == "password":
+            return isinstance(self.connector, PasswordLogin)
+        if grant_type == "refresh_token":
+            return self.service.refresh
+        return False
+
+
+class ClientDirectory:
+    """Resolves a ``client_id`` to the environment and auth service it names."""
+
+    def __init__(self, config: MicConfig, connectors: dict[tuple[str, str], Any]) -> None:
+        self.config = config
+        self.connectors = connectors
+
+    def __call__(self, client_id: str | None) -> MicClient | None:
+        if not client_id:
+            return None
+        app_key, _, service_id = client_id.partition(".")
+        environment = self.config.environment(app_key)
+        if environment is None:
+            return None
+        service = environment.service(service_id or None)
+        if service is None:
+            return None
+        return MicClient(client_id, environment, service, self.connectors[(app_key, service.id)])

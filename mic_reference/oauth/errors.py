@@ -1,0 +1,29 @@
+"""RFC 6749 section 5.2 error bodies, with the ``debug`` member MIC adds."""
+from __future__ import annotations
+
+import json
+
+from authlib.oauth2 import OAuth2Error
+
+
+class UpstreamError(OAuth2Error):
+    """A connector's refusal or failure, carried to the app as an OAuth2 error."""
+
+    def __init__(self, error: str, description: str, debug: str = "", redirect_uri: str | None = None) -> None:
+        self.error = error
+        super().__init__(description=description, redirect_uri=redirect_uri)
+        self.status_code = 503 if error == "temporarily_unavailable" else 500 if error == "server_error" else 400
+        self.debug = debug
+
+
+def error_body(error: OAuth2Error) -> dict[str, str]:
+    body = {"error": error.error, "error_description": error.description or error.error}
+    body["debug"] = getattr(error, "debug", "") or ""
+    return body
+
+
+def json_error(error: OAuth2Error) -> tuple[int, str, list[tuple[str, str]]]:
+    headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+    if error.status_code == 401:
+        headers.append(("WWW-Authenticate", 'Basic realm="mic"'))
+    return error.status_code, json.dumps(error_body(error)), headers

@@ -1,0 +1,75 @@
+"""The MIC's authorization server: authlib's Flask server with MIC's token shape and errors."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from ..store import IssuedToken, MemoryStore
+from .clients import ClientDirectory
+from .errors import json_error
+from .grants import AuthorizationCodeGrant, PasswordGrant
+
+
+class MicTokenGenerator(BearerTokenGenerator):
+    """Bearer tokens with the service's token TTL; ``"refresh_token": "null"`` when refresh is off.
+
+    The string ``"null"`` is what Kinvey answered, and what the SDKs expect.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(self._random, self._random, self._expires_in)
+
+    @staticmethod
+    def _random(*_args: Any, **_kwargs: Any) -> str:
+        return secrets.token_urlsafe(32)
+
+    @staticmethod
+    def _expires_in(client: Any, grant_type: str) -> int:
+        return client.service.token_ttl
+
+    def generate(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+        token = super().generate(grant_type, client, user=user, scope=scope, expires_in=expires_in,
+                                 include_refresh_token=include_refresh_token and client.service.refresh)
+        token.setdefault("refresh_token", "null")
+        return token
+
+
+class MicAuthorizationServer(AuthorizationServer):
+    def create_oauth2_request(self, request: Any) -> OAuth2Request:
+        # A login completed at the upstream callback is resumed from the stored request.
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
+
+    def handle_error_response(self, request: Any, error: Any) -> Any:
+        if error.redirect_uri:
+            return super().handle_error_response(request, error)
+        return self.handle_response(*json_error(error))
+
+
+def build(app: Any, clients: ClientDirectory, store: MemoryStore) -> MicAuthorizationServer:
+    def save_token(token: dict[str, Any], request: Any) -> None:
+        refresh = token.get("refresh_token")
+        refresh = None if refresh == "null" else refresh
+        now = store.clock.now()
+        service = request.client.service
+        code = getattr(request, "authorization_code", None)
+        store.put_token(IssuedToken(
+            access_token=token["access_token"], refresh_token=refresh, client_id=request.client.get_client_id(),
+            scope=token.get("scope", ""), identity=request.user, issued_at=now,
+            expires_in=int(token["expires_in"]),
+            refresh_expires_at=now + service.refresh_ttl if refresh else None,
+            from_code=code.code if code is not None else None, clock=store.clock))
+
+    server = MicAuthorizationServer(app, query_client=clients, save_token=save_token)
+    server.store = store
+    server.register_token_generator("default", MicTokenGenerator())
+    server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=False)])
+    server.register_grant(PasswordGrant)
+    return server
+
