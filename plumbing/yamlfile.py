@@ -119,6 +119,8 @@ def parse(text: str, source: str, variables: dict[str, str] | None = None) -> Do
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(p for p in (exc.context, exc.problem) if p)
+        if exc.context_mark and mark and exc.context_mark.line != mark.line:
+            message += f" (it began at line {exc.context_mark.line + 1})"
         raise YamlError(source, mark.line + 1 if mark else None, mark.column + 1 if mark else None,
                         f"YAML syntax error: {message}") from None
     except yaml.YAMLError as exc:

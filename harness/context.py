@@ -1,0 +1,108 @@
+"""What a scenario's steps share while one matrix cell runs."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx2
+
+from plumbing.masking import mask_fields
+
+from .target import Service, Target
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+class StepFailed(Exception):
+    """A step could not do its work, or an expectation did not hold."""
+
+    def __init__(self, message: str, *, cite: str | None = None) -> None:
+        super().__init__(message)
+        self.cite = cite
+
+
+@dataclass
+class Reply:
+    """An HTTP answer the app received (token endpoint, control surface)."""
+
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+    def summary(self, limit: int = 300) -> str:
+        """The body as a person should see it in a failure: secrets masked, cut short."""
+        body = self.json
+        text = json.dumps(mask_fields(body)) if body is not None else self.text
+        return text if len(text) <= limit else text[:limit] + "…"
+
+    @classmethod
+    def of(cls, response: httpx2.Response) -> "Reply":
+        return cls(response.status_code, dict(response.headers), response.text)
+
+
+@dataclass
+class Landing:
+    """Where a browser flow stopped: a page, or the app's redirect URI with the MIC's answer."""
+
+    url: str
+    text: str = ""
+    status: int | None = None
+    at_app: bool = False
+
+    @property
+    def params(self) -> dict[str, str]:
+        parts = urlsplit(self.url)
+        return dict(parse_qsl(parts.query, keep_blank_values=True)) | dict(
+            parse_qsl(parts.fragment, keep_blank_values=True))
+
+
+@dataclass
+class RunContext:
+    target: Target
+    service: Service
+    driver: Any
+    http: httpx2.Client
+    vars: dict[str, Any] = field(default_factory=dict)
+    reply: Reply | None = None
+    landing: Landing | None = None
+
+    def render(self, value: Any) -> Any:
+        """``{{ name }}`` in strings replaced by values captured by earlier steps."""
+        if isinstance(value, str):
+            whole = PLACEHOLDER.fullmatch(value)
+            if whole:
+                return self._var(whole.group(1))
+            return PLACEHOLDER.sub(lambda m: str(self._var(m.group(1))), value)
+        if isinstance(value, dict):
+            return {k: self.render(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.render(v) for v in value]
+        return value
+
+    def _var(self, name: str) -> Any:
+        if name not in self.vars:
+            known = ", ".join(sorted(self.vars)) or "nothing yet"
+            raise StepFailed(f"no value named '{name}' was captured (captured: {known})")
+        return self.vars[name]
+
+    def credentials(self, args: dict[str, Any]) -> tuple[str, str]:
+        """A test user's name and password: ``user`` names one of the target's, or give both."""
+        if "user" in args:
+            try:
+                password = self.target.password_of(args["user"])
+            except KeyError as exc:
+                raise StepFailed(exc.args[0]) from None
+            return args["user"], args.get("password", password)
+        if "username" in args and "password" in args:
+            return args["username"], args["password"]
+        raise StepFailed("name a test user (user: alice) or give username and password")

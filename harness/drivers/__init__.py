@@ -1,0 +1,5 @@
+"""Drivers carry the user's side of a flow: a real browser, or HTTP requests that act like one.
+
+Both answer ``open(url)`` and ``submit_login(recipe, username, password)`` with a
+Landing: the page the flow stopped at, or the app's redirect URI with the MIC's answer.
+"""

@@ -1,0 +1,77 @@
+"""A real browser: Playwright driving the system Chromium, one browser per session.
+
+Playwright cannot download its browsers here, so it launches the executable named by
+``MIC_HARNESS_CHROMIUM`` (default ``/usr/bin/chromium``). Each matrix cell gets a
+fresh browser context: no cookie leaks from one scenario into the next.
+"""
+from __future__ import annotations
+
+import os
+
+from playwright.sync_api import Browser, Error as PlaywrightError, Playwright, sync_playwright
+
+from ..context import Landing, StepFailed
+from ..target import LoginRecipe
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+TIMEOUT_MS = 10_000
+
+
+class BrowserSession:
+    """The one browser of a test session, launched on first use."""
+
+    def __init__(self, executable: str | None = None) -> None:
+        self.executable = executable or os.environ.get("MIC_HARNESS_CHROMIUM", DEFAULT_CHROMIUM)
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+
+    def driver(self, redirect_uri: str) -> "BrowserDriver":
+        if self._browser is None:
+            if not os.path.exists(self.executable):
+                raise StepFailed(f"no Chromium at {self.executable}: install Debian's chromium "
+                                 "or set MIC_HARNESS_CHROMIUM")
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(executable_path=self.executable)
+        return BrowserDriver(self._browser, redirect_uri)
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+            self._playwright.stop()
+        self._browser = self._playwright = None
+
+
+class BrowserDriver:
+    name = "browser"
+
+    def __init__(self, browser: Browser, redirect_uri: str) -> None:
+        self.redirect_uri = redirect_uri
+        self.context = browser.new_context()
+        self.context.set_default_timeout(TIMEOUT_MS)
+        self.page = self.context.new_page()
+
+    def open(self, url: str) -> Landing:
+        try:
+            response = self.page.goto(url)
+        except PlaywrightError as exc:
+            raise StepFailed(f"browser could not open {url}: {exc.message.splitlines()[0]}") from None
+        return self._landing(response.status if response else None)
+
+    def submit_login(self, recipe: LoginRecipe, username: str, password: str) -> Landing:
+        try:
+            self.page.fill(f"[name='{recipe.username}']", username)
+            self.page.fill(f"[name='{recipe.password}']", password)
+            with self.page.expect_navigation() as navigation:
+                self.page.click(recipe.submit)
+            response = navigation.value
+        except PlaywrightError as exc:
+            raise StepFailed(f"login on {self.page.url}: {exc.message.splitlines()[0]}") from None
+        return self._landing(response.status if response else None)
+
+    def close(self) -> None:
+        self.context.close()
+
+    def _landing(self, status: int | None) -> Landing:
+        url = self.page.url
+        return Landing(url=url, text=self.page.inner_text("body"), status=status,
+                       at_app=url.startswith(self.redirect_uri))

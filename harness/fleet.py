@@ -1,0 +1,59 @@
+"""The embedded fleet: the reference MIC, the bundled mocks and the demo app, wired together.
+
+All of them share one virtual clock, so moving time through any control surface
+moves it for every server.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mic_reference
+from mock_idps import oauth2 as oauth2_idp
+from plumbing.clock import VirtualClock
+from plumbing.fleet import Fleet
+
+from . import demo_app, target as targets
+
+
+@dataclass
+class EmbeddedFleet:
+    """A started fleet, the target it presents, and the clock its servers share."""
+
+    clock: VirtualClock = field(default_factory=VirtualClock)
+    fleet: Fleet = field(default_factory=Fleet)
+    target: targets.Target | None = None
+
+    def start(self) -> "EmbeddedFleet":
+        clock = self.clock
+        self.fleet.add("mic", lambda urls: mic_reference.create_app(
+            clock=clock, test_mode=True, variables=_variables(urls)))
+        self.fleet.add("oauth2-idp", lambda urls: oauth2_idp.create_app(
+            clock=clock, test_mode=True, variables={"MIC": urls["mic"]}))
+        self.fleet.add("app", lambda urls: demo_app.create_app(urls["mic"]))
+        self.target = targets.load(targets.EMBEDDED, _variables(self.fleet.start()))
+        return self
+
+    def stop(self) -> None:
+        self.fleet.stop()
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return dict(self.fleet.urls)
+
+    def __enter__(self) -> "EmbeddedFleet":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _variables(urls: dict[str, str]) -> dict[str, str]:
+    """The fleet's URLs under the names the MIC configuration and the target file use."""
+    return {"MIC": urls["mic"], "OAUTH2_IDP": urls["oauth2-idp"], "APP": urls["app"]}
+
+
+def planned_target() -> targets.Target:
+    """The embedded target before the fleet has ports: enough to expand the scenario matrix."""
+    return targets.load(targets.EMBEDDED, _variables({name: f"http://{name}.not-started.invalid"
+                                                      for name in ("mic", "oauth2-idp", "app")}))
+

@@ -1,0 +1,102 @@
+"""Scenario files: YAML, checked against a schema before anything runs, expanded into a matrix.
+
+A scenario names the capabilities it needs; it runs once for every service of the
+target that has them, and for every driver it lists. Each (service, driver) pair is
+a cell, its own test item: ``scenarios/password.yaml::oauth2-password::http``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plumbing import yamlfile
+from plumbing.yamlfile import YamlError
+
+from . import steps as step_plugins
+from .target import CAPABILITIES, Target
+
+DRIVERS = ["http", "browser"]
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["scenario", "needs", "steps"],
+    "properties": {
+        "scenario": {"type": "string", "minLength": 1, "description": "what the scenario proves, in a line"},
+        "description": {"type": "string"},
+        "needs": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": CAPABILITIES}},
+        "drivers": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": DRIVERS}},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "steps": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "minProperties": 1, "maxProperties": 1,
+            "description": "one step: its name, then its arguments"}},
+    },
+}
+
+ScenarioError = YamlError
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    args: dict[str, Any]
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: Path
+    title: str
+    needs: frozenset[str]
+    drivers: tuple[str, ...]
+    steps: tuple[StepSpec, ...]
+    tags: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Cell:
+    scenario: Scenario
+    service: str
+    driver: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.service}::{self.driver}"
+
+    @property
+    def location(self) -> str:
+        """The scenario file as a person would type it: relative to here when it can be."""
+        try:
+            return str(self.scenario.path.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(self.scenario.path)
+
+
+def load(path: str | Path) -> Scenario:
+    """The scenario in ``path``, or a ScenarioError naming the file, line and column."""
+    path = Path(path)
+    document = yamlfile.load(path)
+    document.validate(SCHEMA)
+    known = step_plugins.registry()
+    specs = []
+    for index, raw in enumerate(document.data["steps"]):
+        (name, args), = raw.items()
+        if name not in known:
+            raise document.error(("steps", index, name), f"unknown step '{name}'; known steps: "
+                                 f"{', '.join(sorted(known))}", at_key=True)
+        if args is None:
+            raw[name] = args = {}
+        document.validate(known[name].SCHEMA, at=("steps", index, name))
+        specs.append(StepSpec(name, args, document.key_positions.get(("steps", index, name), (None,))[0]))
+    data = document.data
+    return Scenario(path=path, title=data["scenario"], needs=frozenset(data["needs"]),
+                    drivers=tuple(data.get("drivers", ["http"])), steps=tuple(specs),
+                    tags=tuple(data.get("tags", [])), description=data.get("description", ""))
+
+
+def cells(scenario: Scenario, target: Target) -> list[Cell]:
+    """Every (service, driver) the scenario runs as on this target."""
+    return [Cell(scenario, service.id, driver)
+            for service in target.services.values() if scenario.needs <= service.capabilities
+            for driver in scenario.drivers]

@@ -1,0 +1,31 @@
+"""Scenario steps: plugins registered by name under the ``mic_harness.steps`` entry point group.
+
+A step class has ``SCHEMA`` (the JSON Schema of its arguments, checked before anything
+runs) and ``run(ctx)``. A package adds steps by declaring entry points; the runner
+never switches on a step's name.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from ..context import RunContext
+
+GROUP = "mic_harness.steps"
+
+
+class Step:
+    #: JSON Schema of the step's arguments
+    SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+
+    def __init__(self, args: dict[str, Any]) -> None:
+        self.args = args
+
+    def run(self, ctx: RunContext) -> None:
+        raise NotImplementedError
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, type[Step]]:
+    return {ep.name: ep.load() for ep in entry_points(group=GROUP)}

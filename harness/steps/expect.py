@@ -1,0 +1,131 @@
+"""``expect``: what the app must have received, checked against the last answer or landing.
+
+Each expectation may ``cite`` the spec clause it enforces; a failure quotes it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from plumbing.masking import is_secret_name, mask
+
+from ..context import RunContext, StepFailed
+from . import Step
+
+_MISSING = object()
+_PATHS = {"type": "array", "items": {"type": "string"}}
+
+
+def lookup(data: Any, path: str) -> Any:
+    """The value at a dotted path (``a.b.0``) in JSON data, or ``_MISSING``."""
+    for part in path.split("."):
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return _MISSING
+    return data
+
+
+def _shown(path: str, value: Any) -> Any:
+    """A value fit for a failure message: masked when its name says it is a secret."""
+    return mask(value) if is_secret_name(path.rsplit(".", 1)[-1]) else value
+
+
+class Expect(Step):
+    SCHEMA = {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {
+            "status": {"type": "integer", "description": "HTTP status of the last answer"},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "json": {"type": "object", "description": "dotted path -> expected value in the answer's JSON"},
+            "present": {**_PATHS, "description": "dotted paths that must be in the answer's JSON"},
+            "absent": {**_PATHS, "description": "dotted paths that must not be in the answer's JSON"},
+            "redirect": {
+                "type": "object", "additionalProperties": False,
+                "description": "the MIC's redirect to the app",
+                "properties": {"params": {"type": "object", "additionalProperties": {"type": "string"}},
+                               "present": _PATHS, "absent": _PATHS},
+            },
+            "page_contains": {"type": "string", "description": "text on the page the flow stopped at"},
+            "save": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^(json|redirect)\\."},
+                     "description": "name -> json.<path> or redirect.<param>, usable later as {{ name }}"},
+            "cite": {"type": "string", "description": "the spec clause this enforces, e.g. RFC6749-4.1.2"},
+        },
+    }
+
+    def run(self, ctx: RunContext) -> None:
+        args = ctx.render({k: v for k, v in self.args.items() if k != "save"})
+        cite = args.get("cite")
+        problems = self._check_reply(ctx, args) + self._check_landing(ctx, args)
+        if problems:
+            raise StepFailed("; ".join(problems), cite=cite)
+        for name, source in self.args.get("save", {}).items():
+            ctx.vars[name] = self._source(ctx, source)
+
+    @staticmethod
+    def _check_reply(ctx: RunContext, args: dict[str, Any]) -> list[str]:
+        wanted = [k for k in ("status", "headers", "json", "present", "absent") if k in args]
+        if not wanted:
+            return []
+        reply = ctx.reply
+        if reply is None:
+            return [f"expected an answer to check {', '.join(wanted)}, but no request was made"]
+        problems = []
+        if "status" in args and reply.status != args["status"]:
+            problems.append(f"status: expected {args['status']}, got {reply.status} ({reply.summary()})")
+        headers = {k.lower(): v for k, v in reply.headers.items()}
+        for name, value in args.get("headers", {}).items():
+            if headers.get(name.lower()) != value:
+                problems.append(f"header {name}: expected {value!r}, got {headers.get(name.lower())!r}")
+        body = reply.json
+        for path, value in args.get("json", {}).items():
+            actual = lookup(body, path)
+            if actual is _MISSING:
+                problems.append(f"json {path}: expected {value!r}, but it is missing")
+            elif actual != value:
+                problems.append(f"json {path}: expected {value!r}, got {_shown(path, actual)!r}")
+        problems += [f"json {p}: expected it to be present" for p in args.get("present", [])
+                     if lookup(body, p) is _MISSING]
+        problems += [f"json {p}: expected it to be absent, got {_shown(p, lookup(body, p))!r}"
+                     for p in args.get("absent", [])
+                     if lookup(body, p) is not _MISSING]
+        return problems
+
+    @staticmethod
+    def _check_landing(ctx: RunContext, args: dict[str, Any]) -> list[str]:
+        if "redirect" not in args and "page_contains" not in args:
+            return []
+        landing = ctx.landing
+        if landing is None:
+            return ["expected a browser flow to check, but none ran"]
+        problems = []
+        if "redirect" in args:
+            if not landing.at_app:
+                return [f"expected a redirect to the app, but the flow stopped at {landing.url}"
+                        f" ({landing.text[:200].strip()!r})"]
+            params = landing.params
+            for name, value in args["redirect"].get("params", {}).items():
+                if params.get(name) != value:
+                    problems.append(f"redirect parameter {name}: expected {value!r}, "
+                                f"got {_shown(name, params.get(name))!r}")
+            problems += [f"redirect parameter {p}: expected it to be present"
+                         for p in args["redirect"].get("present", []) if p not in params]
+            problems += [f"redirect parameter {p}: expected it to be absent, got {_shown(p, params[p])!r}"
+                         for p in args["redirect"].get("absent", []) if p in params]
+        if "page_contains" in args and args["page_contains"] not in landing.text:
+            problems.append(f"page text: expected {args['page_contains']!r} on {landing.url}")
+        return problems
+
+    @staticmethod
+    def _source(ctx: RunContext, source: str) -> Any:
+        kind, _, path = source.partition(".")
+        if kind == "json":
+            value = lookup(ctx.reply.json if ctx.reply else None, path)
+        else:
+            value = ctx.landing.params.get(path, _MISSING) if ctx.landing else _MISSING
+        if value is _MISSING:
+            raise StepFailed(f"save: nothing at {source}")
+        return value

@@ -1,0 +1,55 @@
+"""``token``: the app calls MIC's token endpoint (RFC 6749 section 3.2) with one grant."""
+from __future__ import annotations
+
+from ..context import Reply, RunContext, StepFailed
+from . import Step
+from .authorize import VERSIONS
+
+
+class Token(Step):
+    SCHEMA = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["grant"],
+        "properties": {
+            "grant": {"enum": ["authorization_code", "password"]},
+            "version": {"enum": VERSIONS},
+            "code": {"type": "string", "description": "default: the code the flow brought back"},
+            "redirect_uri": {"type": "string"},
+            "user": {"type": "string"},
+            "username": {"type": "string"},
+            "password": {"type": "string"},
+            "client_id": {"type": "string"},
+            "client_secret": {"type": "string"},
+            "client_auth": {"enum": ["basic", "post", "none"], "description": "default: basic, as the SDKs do"},
+            "params": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    }
+
+    def run(self, ctx: RunContext) -> None:
+        args = ctx.render(self.args)
+        client_id = args.get("client_id", ctx.service.client_id(ctx.target.app_key))
+        form = {"grant_type": args["grant"], "client_id": client_id}
+        if args["grant"] == "authorization_code":
+            code = args.get("code", ctx.vars.get("code"))
+            if code is None:
+                raise StepFailed("token: no code was brought back to the app, and none was given")
+            form |= {"code": code, "redirect_uri": args.get("redirect_uri", ctx.target.redirect_uri)}
+        else:
+            form["username"], form["password"] = ctx.credentials(args)
+        form |= args.get("params", {})
+        secret = args.get("client_secret", ctx.target.app_secret)
+        auth = None
+        match args.get("client_auth", "basic"):
+            case "basic":
+                auth = (client_id, secret)
+            case "post":
+                form["client_secret"] = secret
+        version = args.get("version", "v3")
+        prefix = "" if version == "none" else f"/{version}"
+        response = ctx.http.post(f"{ctx.target.mic}{prefix}/oauth/token", data=form, auth=auth,
+                                 headers={"Accept": "application/json; charset=utf-8"})
+        ctx.reply = Reply.of(response)
+        body = ctx.reply.json
+        if response.status_code == 200 and isinstance(body, dict):
+            ctx.vars.update({k: body[k] for k in ("access_token", "refresh_token") if k in body})

@@ -1,0 +1,108 @@
+"""What the scenarios run against: a MIC, an app registered with it, its services and users.
+
+A target is described in YAML. The embedded target (the reference MIC and the bundled
+mocks) is one such file, filled in with the fleet's URLs; a vendor's MIC is another.
+Scenarios name capabilities and test users, never URLs or secrets, so they run
+unchanged on any target.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plumbing import yamlfile
+
+EMBEDDED = Path(__file__).parent / "targets" / "embedded.yaml"
+
+CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-refresh", "browser-sso", "mfa"]
+_URL = {"type": "string", "pattern": "^https?://"}
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["mic", "app", "services"],
+    "properties": {
+        "mic": _URL,
+        "app": {"type": "object", "additionalProperties": False, "required": ["key", "secret", "redirect_uri"],
+                "properties": {"key": {"type": "string"}, "secret": {"type": "string"}, "redirect_uri": _URL}},
+        "control": {"type": "object", "additionalProperties": False, "required": ["surfaces"],
+                    "properties": {"surfaces": {"type": "object", "additionalProperties": _URL},
+                                   "clocks": {"type": "array", "items": {"type": "string"}}}},
+        "users": {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": False, "required": ["password"],
+            "properties": {"password": {"type": "string"}}}},
+        "services": {"type": "object", "minProperties": 1, "additionalProperties": {
+            "type": "object", "additionalProperties": False, "required": ["connector", "capabilities"],
+            "properties": {
+                "connector": {"type": "string"},
+                "capabilities": {"type": "array", "items": {"enum": CAPABILITIES}},
+                "login": {"type": "string"},
+            }}},
+        "recipes": {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": False, "required": ["username", "password", "submit"],
+            "properties": {"username": {"type": "string"}, "password": {"type": "string"},
+                           "submit": {"type": "string"}}}},
+    },
+}
+
+
+@dataclass(frozen=True)
+class LoginRecipe:
+    """How to fill an IdP's login page: the form's field names and its submit button."""
+
+    username: str
+    password: str
+    submit: str
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    connector: str
+    capabilities: frozenset[str]
+    login: LoginRecipe | None = None
+
+    def client_id(self, app_key: str) -> str:
+        return f"{app_key}.{self.id}"
+
+
+@dataclass(frozen=True)
+class Target:
+    mic: str
+    app_key: str
+    app_secret: str = field(repr=False)
+    redirect_uri: str = ""
+    services: dict[str, Service] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict, repr=False)
+    #: control surfaces by server name (test mode only), and those that own a clock
+    surfaces: dict[str, str] = field(default_factory=dict)
+    clocks: tuple[str, ...] = ()
+
+    def password_of(self, user: str) -> str:
+        if user not in self.users:
+            raise KeyError(f"the target has no test user '{user}' (it has: {', '.join(self.users) or 'none'})")
+        return self.users[user]
+
+
+def load(path: str | Path = EMBEDDED, variables: dict[str, str] | None = None) -> Target:
+    document = yamlfile.load(path, variables or {})
+    document.validate(SCHEMA)
+    data = document.data
+    recipes = {name: LoginRecipe(**r) for name, r in data.get("recipes", {}).items()}
+    services = {}
+    for name, raw in data["services"].items():
+        login = raw.get("login")
+        if login is not None and login not in recipes:
+            raise document.error(("services", name, "login"),
+                                 f"no login recipe '{login}' (recipes: {', '.join(recipes) or 'none'})")
+        services[name] = Service(name, raw["connector"], frozenset(raw["capabilities"]),
+                                 recipes[login] if login else None)
+    control = data.get("control", {"surfaces": {}})
+    surfaces = {name: url.rstrip("/") for name, url in control["surfaces"].items()}
+    clocks = control.get("clocks", [])
+    for index, name in enumerate(clocks):
+        if name not in surfaces:
+            raise document.error(("control", "clocks", index), f"'{name}' is not one of the control surfaces")
+    return Target(mic=data["mic"].rstrip("/"), app_key=data["app"]["key"], app_secret=data["app"]["secret"],
+                  redirect_uri=data["app"]["redirect_uri"], services=services,
+                  users={u: v["password"] for u, v in data.get("users", {}).items()},
+                  surfaces=surfaces, clocks=tuple(clocks))
