@@ -37,10 +37,9 @@ class VirtualClock:
 
     def __init__(self, start: float | None = None, frozen: bool = False) -> None:
         self._lock = threading.Lock()
-        self._offset = 0.0 if start is None else start - time.time()
-        self._frozen_at: float | None = None
-        if frozen:
-            self.freeze()
+        wall = time.time()
+        self._offset = 0.0 if start is None else start - wall
+        self._frozen_at: float | None = (wall if start is None else float(start)) if frozen else None
 
     def now(self) -> float:
         with self._lock:

@@ -62,9 +62,10 @@ class Document:
         errors = list(validator.iter_errors(self.get(at)))
         if not errors:
             return
-        located = [self._locate(e, tuple(at)) for e in errors]
-        located.sort(key=lambda err: (err.line or 0, err.column or 0))
-        raise located[0]
+        # A missing key is often a misspelt one: report the stray key first.
+        located = [(e.validator == "required", self._locate(e, tuple(at))) for e in errors]
+        located.sort(key=lambda pair: (pair[0], pair[1].line or 0, pair[1].column or 0))
+        raise located[0][1]
 
     def _locate(self, error: jsonschema.ValidationError, at: Pointer) -> YamlError:
         error = _most_specific(error)

@@ -1,0 +1,42 @@
+"""The embedded target file must agree with what the MIC and the mock actually serve."""
+import httpx2
+
+from harness import target as targets
+from harness.fleet import planned_target
+from mic_reference import config as mic_config
+from mic_reference.connectors import available
+from mock_idps.oauth2 import fixture as oauth2_fixture
+
+
+def test_embedded_target_matches_the_mic_demo_configuration():
+    target = planned_target()
+    demo = mic_config.load(variables={"OAUTH2_IDP": "http://idp", "APP": "http://app"},
+                           provider_schemas={k: v.PROVIDER_SCHEMA for k, v in available().items()})
+    environment = demo.environment(target.app_key)
+    assert environment is not None and environment.app_secret == target.app_secret
+    assert set(environment.services) == set(target.services)
+    for service in target.services.values():
+        assert environment.services[service.id].provider.type == service.connector
+
+
+def test_embedded_users_exist_at_the_idp_with_those_passwords():
+    fixture = oauth2_fixture.load(variables={"MIC": "http://mic"})
+    known = {u.username: u.password for u in fixture.users}
+    assert planned_target().users.items() <= known.items()
+
+
+def test_a_login_recipe_that_does_not_exist_is_named(tmp_path):
+    path = tmp_path / "target.yaml"
+    path.write_text("mic: http://mic\napp: {key: k, secret: s, redirect_uri: http://app/cb}\n"
+                    "services:\n  svc: {connector: oauth2, capabilities: [password-grant], login: nowhere}\n")
+    try:
+        targets.load(path)
+    except targets.yamlfile.YamlError as exc:
+        assert exc.line == 4 and "no login recipe 'nowhere'" in exc.message
+    else:
+        raise AssertionError("a missing recipe was accepted")
+
+
+def test_the_demo_app_shows_what_the_mic_sent(fleet):
+    page = httpx2.get(fleet.urls["app"] + "/callback", params={"error": "access_denied", "state": "<s>"})
+    assert page.status_code == 200 and "access_denied" in page.text and "&lt;s&gt;" in page.text
