@@ -55,6 +55,7 @@ class Fleet:
     ready_timeout: float = 10.0
     _members: dict[str, _Member] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    _apps: dict[str, WSGIApp] = field(default_factory=dict)
 
     def add(self, name: str, factory: Factory) -> None:
         if name in self._members:
@@ -71,7 +72,7 @@ class Fleet:
                                             request_handler=_QuietHandler)
                 self.urls[member.name] = f"http://{self.host}:{member.server.server_port}"
             for member in self._members.values():
-                member.server.app = member.factory(dict(self.urls))
+                member.server.app = self._apps[member.name] = member.factory(dict(self.urls))
             for member in self._members.values():
                 member.thread = threading.Thread(target=member.server.serve_forever,
                                                  kwargs={"poll_interval": 0.05},
@@ -93,6 +94,11 @@ class Fleet:
                 member.server.server_close()
             member.server = member.thread = None
         self.urls.clear()
+        self._apps.clear()
+
+    def app(self, name: str) -> WSGIApp:
+        """The app a member serves, as its factory built it."""
+        return self._apps[name]
 
     def __enter__(self) -> "Fleet":
         self.start()
