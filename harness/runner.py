@@ -42,7 +42,8 @@ class Runner:
     def __init__(self, target: Target, browsers: BrowserSession | None = None) -> None:
         self.target = target
         self.browsers = browsers or BrowserSession()
-        self.http = httpx2.Client(timeout=10.0)
+        self._transport = httpx2.HTTPTransport()
+        self.http = httpx2.Client(transport=self._transport, timeout=10.0)
 
     def run(self, cell: Cell) -> CellResult:
         started = time.perf_counter()
@@ -84,7 +85,7 @@ class Runner:
     def _driver(self, name: str):
         if name == "browser":
             return self.browsers.driver(self.target.redirect_uri)
-        return HttpDriver(self.target.redirect_uri)
+        return HttpDriver(self.target.redirect_uri, self._transport)
 
     def _clear_faults(self) -> None:
         """No fault armed by one cell may leak into the next."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import httpx2
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -32,7 +33,8 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     types = connectors.available()
     settings = mic_config.load(config, variables,
                                provider_schemas={name: t.PROVIDER_SCHEMA for name, t in types.items()})
-    built = {(env.app_key, service.id): types[service.provider.type].build(service)
+    upstream = httpx2.HTTPTransport()  # one connection pool for every connector's upstream calls
+    built = {(env.app_key, service.id): types[service.provider.type].build(service, upstream)
              for env in settings.environments.values() for service in env.services.values()}
 
     app = Flask(__name__)

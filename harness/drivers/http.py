@@ -44,9 +44,10 @@ class _Form(HTMLParser):
 class HttpDriver:
     name = "http"
 
-    def __init__(self, redirect_uri: str, timeout: float = 10.0) -> None:
+    def __init__(self, redirect_uri: str, transport: httpx2.BaseTransport, timeout: float = 10.0) -> None:
         self.redirect_uri = redirect_uri
-        self.client = httpx2.Client(follow_redirects=False, timeout=timeout)
+        # Cookies are this driver's own; the connection pool (and its costly TLS context) is shared.
+        self.client = httpx2.Client(transport=transport, follow_redirects=False, timeout=timeout)
         self._page: tuple[str, str] | None = None  # (url, html) of the page the flow stopped at
 
     def open(self, url: str) -> Landing:
@@ -67,7 +68,7 @@ class HttpDriver:
         return self._follow(self._send("GET", target, params=data))
 
     def close(self) -> None:
-        self.client.close()
+        self.client.cookies.clear()  # the shared transport stays open for the next cell
 
     def _send(self, method: str, url: str, **kwargs) -> httpx2.Response:
         try:

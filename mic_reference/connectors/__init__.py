@@ -3,8 +3,9 @@
 A connector type is a module registered under the ``mic_reference.connectors`` entry
 point group, named by the provider type it serves (``oauth2``). It offers
 ``PROVIDER_SCHEMA`` (the JSON Schema of its ``provider`` block) and
-``build(service, http)``, which returns an object honouring only the capabilities in
-``capabilities`` that the configured service can: the core asks for a capability,
+``build(service, transport)``, where ``transport`` is the MIC's one HTTP connection
+pool for upstream calls. ``build`` returns an object honouring only those interfaces
+of ``capabilities`` that the configured service can: the core asks for a capability,
 never for a type name.
 """
 from __future__ import annotations

@@ -45,17 +45,16 @@ PROVIDER_SCHEMA = {
 }
 
 
-def build(service: AuthService) -> "OAuth2Upstream":
-    options = service.provider.options
-    if options["grantType"] == "password":
-        return OAuth2PasswordLogin(service)
-    return OAuth2CodeLogin(service)
+def build(service: AuthService, transport: httpx2.BaseTransport) -> "OAuth2Upstream":
+    if service.provider.options["grantType"] == "password":
+        return OAuth2PasswordLogin(service, transport)
+    return OAuth2CodeLogin(service, transport)
 
 
 class OAuth2Upstream:
     """What both grant types share: the upstream client and how a user id is found."""
 
-    def __init__(self, service: AuthService) -> None:
+    def __init__(self, service: AuthService, transport: httpx2.BaseTransport) -> None:
         options = service.provider.options
         self.token_endpoint = service.provider.remote_service
         self.user_id_attribute = options["userIdAttribute"]
@@ -64,7 +63,7 @@ class OAuth2Upstream:
         self.client = OAuth2Client(
             client_id=options["clientId"], client_secret=options.get("clientSecret"),
             token_endpoint_auth_method="client_secret_basic" if options.get("clientSecret") else "none",
-            scope=self.scope, timeout=TIMEOUT)
+            scope=self.scope, timeout=TIMEOUT, transport=transport)
 
     def _fetch_token(self, **params: Any) -> dict[str, Any]:
         try:
@@ -113,8 +112,8 @@ class OAuth2Upstream:
 class OAuth2CodeLogin(OAuth2Upstream, RedirectLogin):
     callback_path = "/oauth2/redirect"
 
-    def __init__(self, service: AuthService) -> None:
-        super().__init__(service)
+    def __init__(self, service: AuthService, transport: httpx2.BaseTransport) -> None:
+        super().__init__(service, transport)
         self.grant_endpoint = service.provider.options["grantEndpoint"]
 
     def login_url(self, callback_url: str, state: str) -> str:
