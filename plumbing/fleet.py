@@ -3,7 +3,8 @@
 Each member is built by a factory that receives the URLs of every member, so servers
 that must know each other (the MIC and the IdPs it brokers to, each registered with
 the other's redirect URL) are wired at start-up without fixed ports. Sockets are bound
-first, so the URLs are real before any factory runs.
+first, so the URLs are real before any factory runs. WSGI members are served by
+threads; Twisted members (``add_twisted``) listen on the process's one reactor thread.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from . import reactor
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +52,55 @@ class _Member:
     thread: threading.Thread | None = None
 
 
+class _LateFactory:
+    """A Twisted server factory that can listen before the real one is built."""
+
+    def __init__(self) -> None:
+        self.real = None
+
+    def doStart(self) -> None:
+        """The real factory is started by the fleet once it is built."""
+
+    def doStop(self) -> None:
+        """The real factory is stopped by the fleet."""
+
+    def buildProtocol(self, addr):
+        return None if self.real is None else self.real.buildProtocol(addr)
+
+
+@dataclass
+class _TwistedMember:
+    name: str
+    factory: Callable[[dict[str, str]], object]
+    scheme: str
+    late: _LateFactory = field(default_factory=_LateFactory)
+    port: object | None = None
+
+
 @dataclass
 class Fleet:
     host: str = "127.0.0.1"
     ready_timeout: float = 10.0
     _members: dict[str, _Member] = field(default_factory=dict)
+    _twisted: dict[str, _TwistedMember] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     _apps: dict[str, WSGIApp] = field(default_factory=dict)
 
     def add(self, name: str, factory: Factory) -> None:
-        if name in self._members:
+        """A WSGI server; ``factory(urls)`` returns its app."""
+        self._check_new(name)
+        self._members[name] = _Member(name, factory)
+
+    def add_twisted(self, name: str, factory: Callable[[dict[str, str]], object], scheme: str) -> None:
+        """A TCP server on the reactor thread; ``factory(urls)`` returns its Twisted server factory."""
+        self._check_new(name)
+        self._twisted[name] = _TwistedMember(name, factory, scheme)
+
+    def _check_new(self, name: str) -> None:
+        if name in self._members or name in self._twisted:
             raise FleetError(f"a fleet member is already named {name!r}")
         if self.urls:
             raise FleetError("add members before the fleet starts")
-        self._members[name] = _Member(name, factory)
 
     def start(self) -> dict[str, str]:
         """Bind every member, build it, serve it on its own thread and wait until it answers."""
@@ -71,6 +109,13 @@ class Fleet:
                 member.server = make_server(self.host, 0, _not_ready, threaded=True,
                                             request_handler=_QuietHandler)
                 self.urls[member.name] = f"http://{self.host}:{member.server.server_port}"
+            for twisted_member in self._twisted.values():
+                twisted_member.port = reactor.call(_listen, twisted_member.late, self.host)
+                port_number = twisted_member.port.getHost().port
+                self.urls[twisted_member.name] = f"{twisted_member.scheme}://{self.host}:{port_number}"
+            for twisted_member in self._twisted.values():
+                twisted_member.late.real = twisted_member.factory(dict(self.urls))
+                self._apps[twisted_member.name] = twisted_member.late.real
             for member in self._members.values():
                 member.server.app = self._apps[member.name] = member.factory(dict(self.urls))
             for member in self._members.values():
@@ -80,12 +125,21 @@ class Fleet:
                 member.thread.start()
             for member in self._members.values():
                 self._wait_until_answering(member)
+            for twisted_member in self._twisted.values():
+                reactor.call(twisted_member.late.real.doStart)
         except BaseException:
             self.stop()
             raise
         return dict(self.urls)
 
     def stop(self) -> None:
+        for twisted_member in self._twisted.values():
+            if twisted_member.port is not None:
+                reactor.call(twisted_member.port.stopListening)
+                if twisted_member.late.real is not None:
+                    reactor.call(twisted_member.late.real.doStop)
+            twisted_member.port = None
+            twisted_member.late.real = None
         for member in self._members.values():
             if member.thread is not None:
                 member.server.shutdown()
@@ -122,3 +176,9 @@ class Fleet:
                 time.sleep(0.01)
             finally:
                 connection.close()
+
+
+def _listen(factory: _LateFactory, host: str):
+    from twisted.internet import reactor as twisted_reactor
+
+    return twisted_reactor.listenTCP(0, factory, interface=host)

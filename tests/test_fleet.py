@@ -56,3 +56,29 @@ def test_the_embedded_servers_share_one_clock(fleet):
     before = httpx2.get(f"{idp}/_control/clock").json()["now"]
     httpx2.post(f"{mic}/_control/clock", json={"advance": 14 * 86400})
     assert httpx2.get(f"{idp}/_control/clock").json()["now"] - before >= 14 * 86400
+
+
+def test_twisted_members_listen_on_the_one_reactor_thread_beside_wsgi_members():
+    from twisted.internet import protocol
+
+    class Greet(protocol.Protocol):
+        def connectionMade(self):
+            self.transport.write(self.factory.greeting.encode())
+            self.transport.loseConnection()
+
+    def greeter(urls):
+        factory = protocol.ServerFactory.forProtocol(Greet)
+        factory.greeting = urls["web"]
+        return factory
+
+    for _ in range(2):  # the reactor runs once per process; a second fleet reuses it
+        fleet = Fleet()
+        fleet.add("web", echo_urls)
+        fleet.add_twisted("greeter", greeter, scheme="tcp")
+        with fleet:
+            url = fleet.urls["greeter"]
+            assert url.startswith("tcp://127.0.0.1:")
+            host, port = url.removeprefix("tcp://").split(":")
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                assert sock.makefile().read() == fleet.urls["web"]
+        assert refuses_connections(url.replace("tcp://", "http://"))
