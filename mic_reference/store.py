@@ -6,12 +6,11 @@ records in memory; the encrypted, durable vault replaces it behind the same meth
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Mapping
-
-from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin
+from dataclasses import dataclass
+from typing import Mapping
 
 from plumbing.clock import Clock
+from plumbing.grants import ClockedCode, ClockedToken
 
 from .connectors.capabilities import Identity
 
@@ -27,53 +26,16 @@ class PendingLogin:
     expires_at: float
 
 
-@dataclass
-class IssuedCode(AuthorizationCodeMixin):
-    code: str
-    client_id: str
-    redirect_uri: str | None
-    scope: str
+@dataclass(kw_only=True)
+class IssuedCode(ClockedCode):
     identity: Identity
-    expires_at: float
-    code_challenge: str | None = None
-    code_challenge_method: str | None = None
     used: bool = False
 
-    def get_redirect_uri(self) -> str | None:
-        return self.redirect_uri
 
-    def get_scope(self) -> str:
-        return self.scope
-
-
-@dataclass
-class IssuedToken(TokenMixin):
-    access_token: str
-    refresh_token: str | None
-    client_id: str
-    scope: str
+@dataclass(kw_only=True)
+class IssuedToken(ClockedToken):
     identity: Identity
-    issued_at: float
-    expires_in: int
-    refresh_expires_at: float | None
     from_code: str | None
-    clock: Clock = field(repr=False)
-    revoked: bool = False
-
-    def check_client(self, client: Any) -> bool:
-        return client.get_client_id() == self.client_id
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        return self.expires_in
-
-    def is_expired(self) -> bool:
-        return self.clock.now() >= self.issued_at + self.expires_in
-
-    def is_revoked(self) -> bool:
-        return self.revoked
 
 
 class MemoryStore:

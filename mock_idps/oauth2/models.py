@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin, scope_to_list
+from authlib.oauth2.rfc6749 import ClientMixin, scope_to_list
 
 from plumbing.clock import Clock
+from plumbing.grants import ClockedCode, ClockedToken
 
 from .fixture import ClientSpec, Fixture, UserSpec
 
@@ -49,54 +50,14 @@ class Client(ClientMixin):
         return grant_type in self.spec.grant_types
 
 
-@dataclass
-class AuthorizationCode(AuthorizationCodeMixin):
-    code: str
-    client_id: str
-    redirect_uri: str | None
-    scope: str
+@dataclass(kw_only=True)
+class AuthorizationCode(ClockedCode):
     user: UserSpec
-    expires_at: float
-    code_challenge: str | None = None
-    code_challenge_method: str | None = None
-
-    def get_redirect_uri(self) -> str | None:
-        return self.redirect_uri
-
-    def get_scope(self) -> str:
-        return self.scope
 
 
-@dataclass
-class Token(TokenMixin):
-    access_token: str
-    refresh_token: str | None
-    client_id: str
-    scope: str
+@dataclass(kw_only=True)
+class Token(ClockedToken):
     user: UserSpec
-    issued_at: float
-    expires_in: int
-    refresh_expires_at: float | None
-    clock: Clock = field(repr=False)
-    revoked: bool = False
-
-    def check_client(self, client: Client) -> bool:
-        return client.get_client_id() == self.client_id
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        return self.expires_in
-
-    def is_expired(self) -> bool:
-        return self.clock.now() >= self.issued_at + self.expires_in
-
-    def is_refresh_expired(self) -> bool:
-        return self.refresh_expires_at is not None and self.clock.now() >= self.refresh_expires_at
-
-    def is_revoked(self) -> bool:
-        return self.revoked
 
 
 class Store:
