@@ -56,7 +56,6 @@ class Landing:
 
     url: str
     text: str = ""
-    status: int | None = None
     at_app: bool = False
 
     @property

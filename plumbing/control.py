@@ -106,7 +106,10 @@ class ControlSurface:
             if "freeze" in body:
                 if not isinstance(body["freeze"], bool):
                     raise ControlError(400, "freeze takes true or false")
-                self.clock.freeze() if body["freeze"] else self.clock.thaw()
+                if body["freeze"]:
+                    self.clock.freeze()
+                else:
+                    self.clock.thaw()
         return 200, self.clock_state()
 
     def clock_state(self) -> dict[str, Any]:

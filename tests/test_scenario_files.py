@@ -64,3 +64,20 @@ def test_pytest_reports_a_broken_file_without_a_traceback(pytester):
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*scenarios/broken.yaml:*: YAML syntax error*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_hand_written_tests_share_the_fleet_with_scenarios(pytester):
+    pytester.makepyfile(test_mine="""
+        import httpx2
+
+        def test_mic_answers(mic_fleet):
+            assert httpx2.get(mic_fleet.target.mic + "/_control/clock").status_code == 200
+            assert set(mic_fleet.urls) == {"mic", "oauth2-idp", "app"}
+    """)
+    scenarios_dir = pytester.mkdir("scenarios")
+    (scenarios_dir / "password.yaml").write_text(
+        "scenario: p\nneeds: [password-grant]\nsteps:\n  - token: {grant: password, user: alice}\n"
+        "  - expect: {status: 200}\n")
+    result = pytester.runpytest("-v", "test_mine.py", "scenarios")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*scenarios/password.yaml::oauth2-password::http PASSED*"])

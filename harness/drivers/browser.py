@@ -52,26 +52,24 @@ class BrowserDriver:
 
     def open(self, url: str) -> Landing:
         try:
-            response = self.page.goto(url)
+            self.page.goto(url)
         except PlaywrightError as exc:
             raise StepFailed(f"browser could not open {url}: {exc.message.splitlines()[0]}") from None
-        return self._landing(response.status if response else None)
+        return self._landing()
 
     def submit_login(self, recipe: LoginRecipe, username: str, password: str) -> Landing:
         try:
             self.page.fill(f"[name='{recipe.username}']", username)
             self.page.fill(f"[name='{recipe.password}']", password)
-            with self.page.expect_navigation() as navigation:
+            with self.page.expect_navigation():
                 self.page.click(recipe.submit)
-            response = navigation.value
         except PlaywrightError as exc:
             raise StepFailed(f"login on {self.page.url}: {exc.message.splitlines()[0]}") from None
-        return self._landing(response.status if response else None)
+        return self._landing()
 
     def close(self) -> None:
         self.context.close()
 
-    def _landing(self, status: int | None) -> Landing:
+    def _landing(self) -> Landing:
         url = self.page.url
-        return Landing(url=url, text=self.page.inner_text("body"), status=status,
-                       at_app=url.startswith(self.redirect_uri))
+        return Landing(url=url, text=self.page.inner_text("body"), at_app=url.startswith(self.redirect_uri))

@@ -84,12 +84,11 @@ class HttpDriver:
             location = urljoin(str(response.url), location)
             if location.startswith(self.redirect_uri):
                 self._page = None
-                return Landing(url=location, status=response.status_code, at_app=True)
+                return Landing(url=location, at_app=True)
             response = self._send("GET", location)
         else:
             raise StepFailed(f"more than {MAX_REDIRECTS} redirects, last at {response.url}")
         self._page = (str(response.url), response.text)
         page = _Form()
         page.feed(response.text)
-        return Landing(url=str(response.url), text=" ".join(" ".join(page.text).split()),
-                       status=response.status_code)
+        return Landing(url=str(response.url), text=" ".join(" ".join(page.text).split()))

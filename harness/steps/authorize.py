@@ -39,10 +39,10 @@ class Authorize(Step):
         version = args.get("version", "v3")
         prefix = "" if version == "none" else f"/{version}"
         ctx.landing = ctx.driver.open(f"{ctx.target.mic}{prefix}/oauth/auth?{urlencode(query)}")
-        _capture_landing(ctx)
+        capture_landing(ctx)
 
 
-def _capture_landing(ctx: RunContext) -> None:
+def capture_landing(ctx: RunContext) -> None:
     """The MIC's code (or error) is captured as soon as the flow reaches the app."""
     if ctx.landing is not None and ctx.landing.at_app:
         ctx.vars.update({k: v for k, v in ctx.landing.params.items() if k in ("code", "error", "state")})

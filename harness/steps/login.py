@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..context import RunContext, StepFailed
 from . import Step
-from .authorize import _capture_landing
+from .authorize import capture_landing
 
 
 class Login(Step):
@@ -25,4 +25,4 @@ class Login(Step):
             raise StepFailed(f"login: the target gives no login recipe for service '{ctx.service.id}'")
         username, password = ctx.credentials(ctx.render(self.args))
         ctx.landing = ctx.driver.submit_login(recipe, username, password)
-        _capture_landing(ctx)
+        capture_landing(ctx)

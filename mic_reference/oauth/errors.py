@@ -12,7 +12,8 @@ class UpstreamError(OAuth2Error):
     def __init__(self, error: str, description: str, debug: str = "", redirect_uri: str | None = None) -> None:
         self.error = error
         super().__init__(description=description, redirect_uri=redirect_uri)
-        self.status_code = 503 if error == "temporarily_unavailable" else 500 if error == "server_error" else 400
+        # The upstream failed, not the request: 503 when it is away, 502 when it misbehaved.
+        self.status_code = {"temporarily_unavailable": 503, "server_error": 502}.get(error, 400)
         self.debug = debug
 
 
