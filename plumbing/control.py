@@ -22,6 +22,7 @@ from .masking import mask_fields, mask_headers
 from .requestlog import RequestLog
 
 PREFIX = "/_control"
+HEALTH_PATH = f"{PREFIX}/health"
 LOGGED_BODY_LIMIT = 64 * 1024
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -42,6 +43,7 @@ class ControlSurface:
         self.faults = FaultBook()
         self.requests = RequestLog(clock, limit=log_limit)
         self._routes = Map([
+            Rule(HEALTH_PATH, endpoint="health", methods=["GET"]),
             Rule(f"{PREFIX}/clock", endpoint="clock", methods=["GET", "POST"]),
             Rule(f"{PREFIX}/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
             Rule(f"{PREFIX}/faults/<fault_id>", endpoint="fault", methods=["GET", "DELETE"]),
@@ -84,6 +86,9 @@ class ControlSurface:
             status, payload = exc.code or 400, {"error": "invalid_request", "error_description": exc.description}
         response = Response(json.dumps(payload), status=status, mimetype="application/json")
         return response(environ, start_response)
+
+    def _on_health(self, request: Request) -> tuple[int, dict]:
+        return 200, {"ok": True}
 
     def _on_clock(self, request: Request) -> tuple[int, dict]:
         if request.method == "POST":

@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import reactor
+from .control import HEALTH_PATH
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +82,10 @@ class _TwistedMember:
 class Fleet:
     host: str = "127.0.0.1"
     ready_timeout: float = 10.0
-    _members: dict[str, _Member] = field(default_factory=dict)
-    _twisted: dict[str, _TwistedMember] = field(default_factory=dict)
-    urls: dict[str, str] = field(default_factory=dict)
-    _apps: dict[str, WSGIApp] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict, init=False)
+    _members: dict[str, _Member] = field(default_factory=dict, init=False, repr=False)
+    _twisted: dict[str, _TwistedMember] = field(default_factory=dict, init=False, repr=False)
+    _apps: dict[str, WSGIApp] = field(default_factory=dict, init=False, repr=False)
 
     def add(self, name: str, factory: Factory) -> None:
         """A WSGI server; ``factory(urls)`` returns its app."""
@@ -167,7 +168,8 @@ class Fleet:
         while True:
             connection = http.client.HTTPConnection(self.host, port, timeout=1)
             try:
-                connection.request("GET", "/")
+                # Any answer will do; in test mode the control surface answers without logging it.
+                connection.request("GET", HEALTH_PATH)
                 connection.getresponse().read()
                 return
             except OSError as exc:

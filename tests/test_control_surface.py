@@ -96,6 +96,7 @@ def test_request_log_masks_secrets_and_filters(client):
                 headers={"Authorization": "Basic a2lkOnNlY3JldA=="})
     client.get("/other?code=abc123")
     client.get("/_control/clock")
+    client.get("/_control/health")
     everything = client.get("/_control/requests").json["requests"]
     assert [e["path"] for e in everything] == ["/oauth/token", "/other"]  # control calls are not logged
     token = client.get("/_control/requests?path=/oauth/*&method=POST").json["requests"]
@@ -119,7 +120,7 @@ def test_unknown_control_endpoint_is_a_json_404(client):
 ])
 def test_outside_test_mode_the_control_routes_do_not_exist(build):
     client = build().test_client()
-    for path in ("/_control/clock", "/_control/faults", "/_control/requests"):
+    for path in ("/_control/clock", "/_control/faults", "/_control/requests", "/_control/health"):
         assert client.get(path).status_code == 404
         assert client.post(path, json={"advance": 10}).status_code in (404, 405)
 

@@ -82,3 +82,8 @@ def test_twisted_members_listen_on_the_one_reactor_thread_beside_wsgi_members():
             with socket.create_connection((host, int(port)), timeout=5) as sock:
                 assert sock.makefile().read() == fleet.urls["web"]
         assert refuses_connections(url.replace("tcp://", "http://"))
+
+
+def test_waiting_for_readiness_leaves_no_trace_in_the_request_logs(fleet):
+    for name in ("mic", "oauth2-idp"):
+        assert httpx2.get(f"{fleet.urls[name]}/_control/requests").json()["requests"] == []
