@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 
 from .clock import Clock
 
@@ -59,3 +60,29 @@ class ClockedToken(TokenMixin):
 
     def is_revoked(self) -> bool:
         return self.revoked
+
+
+class EchoSafeErrors:
+    """Mixin for authlib authorization servers: bad characters are an error, not a crash.
+
+    authlib builds some error descriptions from the request (``response_type=… is not
+    supported``) and raises ValueError when that would put a character RFC 6749 5.2
+    forbids in ``error_description``. That is the client's mistake, so it is answered
+    as ``invalid_request`` instead of escaping as a 500.
+    """
+
+    def get_consent_grant(self, request=None, end_user=None):
+        try:
+            return super().get_consent_grant(request=request, end_user=end_user)
+        except ValueError:
+            raise _unechoable() from None
+
+    def create_token_response(self, request=None):
+        try:
+            return super().create_token_response(request)
+        except ValueError:
+            return self.handle_error_response(request, _unechoable())
+
+
+def _unechoable() -> InvalidRequestError:
+    return InvalidRequestError("A parameter holds characters that OAuth 2.0 error messages cannot carry.")

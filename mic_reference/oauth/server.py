@@ -9,6 +9,8 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7636 import CodeChallenge
 
+from plumbing.grants import EchoSafeErrors
+
 from ..store import IssuedToken, MemoryStore
 from .clients import ClientDirectory
 from .errors import json_error
@@ -39,7 +41,7 @@ class MicTokenGenerator(BearerTokenGenerator):
         return token
 
 
-class MicAuthorizationServer(AuthorizationServer):
+class MicAuthorizationServer(EchoSafeErrors, AuthorizationServer):
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
         # A login completed at the upstream callback is resumed from the stored request.
         if isinstance(request, OAuth2Request):

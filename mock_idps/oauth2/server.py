@@ -9,11 +9,17 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
 from authlib.oauth2.rfc7636 import CodeChallenge
 
+from plumbing.grants import EchoSafeErrors
+
 from .models import AuthorizationCode, Store, Token
 
 
 def _random_token(*_args, **_kwargs) -> str:
     return secrets.token_urlsafe(32)
+
+
+class ProviderServer(EchoSafeErrors, AuthorizationServer):
+    pass
 
 
 def build(app, store: Store) -> tuple[AuthorizationServer, ResourceProtector]:
@@ -65,7 +71,7 @@ def build(app, store: Store) -> tuple[AuthorizationServer, ResourceProtector]:
     def save_token(token_data, request):
         store.add_token(token_data, request.client.get_client_id(), request.user)
 
-    server = AuthorizationServer(app, query_client=store.clients.get, save_token=save_token)
+    server = ProviderServer(app, query_client=store.clients.get, save_token=save_token)
     server.register_token_generator("default", BearerTokenGenerator(
         _random_token, _random_token, lambda client, grant_type: store.fixture.token_ttl))
     server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=False)])
