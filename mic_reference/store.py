@@ -20,7 +20,6 @@ class PendingLogin:
     """An authorization request waiting for the upstream to come back."""
 
     ref: str
-    client_id: str
     params: Mapping[str, str]
     callback_url: str
     expires_at: float

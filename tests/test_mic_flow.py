@@ -185,3 +185,11 @@ def test_allowed_attributes_must_include_id_and_audience(tmp_path):
     with pytest.raises(YamlError, match="allowedAttributes"):
         mic_reference.config.load(path, {"OAUTH2_IDP": "http://idp", "APP": "http://app"},
                                   provider_schemas={k: v.PROVIDER_SCHEMA for k, v in available().items()})
+
+
+def test_a_pending_login_expires_on_the_clock(fleet, http):
+    response = start_login(fleet, http)
+    upstream = http.post(response.headers["location"], data={"username": "alice", "password": "wonderland"})
+    httpx2.post(f"{fleet.urls['mic']}/_control/clock", json={"advance": 601})
+    late = http.get(upstream.headers["location"])
+    assert late.status_code == 400 and late.json()["error"] == "invalid_request"

@@ -8,6 +8,7 @@ the MIC then issues its own code to the app's ``redirect_uri``.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
@@ -34,8 +35,7 @@ def authorize():
     connector = grant.client.connector
     ref = secrets.token_hex(16)
     callback_url = request.host_url.rstrip("/") + connector.callback_path
-    store.put_pending(PendingLogin(ref=ref, client_id=grant.client.get_client_id(),
-                                   params=request.args.to_dict(), callback_url=callback_url,
+    store.put_pending(PendingLogin(ref=ref, params=request.args.to_dict(), callback_url=callback_url,
                                    expires_at=store.clock.now() + LOGIN_TTL))
     return redirect(connector.login_url(callback_url, ref), code=302)
 
@@ -43,7 +43,7 @@ def authorize():
 def upstream_callback():
     server, store = mic().server, mic().store
     pending = store.take_pending(request.args.get("state", ""))
-    if pending is None:
+    if pending is None or urlsplit(pending.callback_url).path != request.path:
         return jsonify(error="invalid_request", error_description="This login is unknown, expired or already done; "
                                                                   "start again from the app.", debug=""), 400
     resumed = OAuth2Request("GET", request.host_url)
