@@ -5,9 +5,12 @@ moves it for every server.
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import mic_reference
+from mic_reference.vault import Keyring
 from mock_idps import oauth2 as oauth2_idp
 from plumbing.clock import VirtualClock
 from plumbing.fleet import Fleet
@@ -17,16 +20,28 @@ from . import demo_app, target as targets
 
 @dataclass
 class EmbeddedFleet:
-    """A started fleet, the target it presents, and the clock its servers share."""
+    """A started fleet, the target it presents, and the clock its servers share.
+
+    The MIC's vault is a SQLite file in a directory of the fleet's own, sealed with
+    keys the fleet keeps, so a MIC restarted on them finds everything it had issued.
+    """
 
     clock: VirtualClock = field(default_factory=VirtualClock)
     fleet: Fleet = field(default_factory=Fleet)
     target: targets.Target | None = None
+    vault_keys: str = field(default_factory=lambda: Keyring.generate().spec(), repr=False)
+    _workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{Path(self._workdir.name) / 'mic-vault.sqlite3'}"
 
     def start(self) -> "EmbeddedFleet":
         clock = self.clock
+        self._workdir = tempfile.TemporaryDirectory(prefix="mic-fleet-")
         self.fleet.add("mic", lambda urls: mic_reference.create_app(
-            clock=clock, test_mode=True, variables=_variables(urls)))
+            clock=clock, test_mode=True, variables=_variables(urls),
+            database_url=self.database_url, vault_keys=self.vault_keys))
         self.fleet.add("oauth2-idp", lambda urls: oauth2_idp.create_app(
             clock=clock, test_mode=True, variables={"MIC": urls["mic"]}))
         self.fleet.add("app", lambda urls: demo_app.create_app(urls["mic"]))
@@ -35,6 +50,9 @@ class EmbeddedFleet:
 
     def stop(self) -> None:
         self.fleet.stop()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
 
     @property
     def urls(self) -> dict[str, str]:

@@ -5,6 +5,7 @@ It knows the mock IdPs only through the wire: its configuration names their URLs
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import httpx2
@@ -19,16 +20,24 @@ from . import connectors
 from .connectors.capabilities import RedirectLogin
 from .oauth import server as oauth_server
 from .oauth.clients import ClientDirectory
-from .store import MemoryStore
+from .vault import Keyring, KeyringError, Vault
 from .views import authorize, token
 from .views.common import Mic
 
 log = logging.getLogger(__name__)
 
+DEFAULT_DATABASE = "sqlite:///mic-reference.sqlite3"
+
 
 def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = None,
-               test_mode: bool = False, variables: dict[str, str] | None = None) -> Flask:
-    """The MIC as a WSGI app; ``variables`` fill ``${NAME}`` in the configuration."""
+               test_mode: bool = False, variables: dict[str, str] | None = None,
+               database_url: str | None = None, vault_keys: str | None = None) -> Flask:
+    """The MIC as a WSGI app; ``variables`` fill ``${NAME}`` in the configuration.
+
+    The vault lives at ``database_url`` (else ``$MIC_DATABASE_URL``; else, in test mode,
+    in memory, and otherwise ``sqlite:///mic-reference.sqlite3``), sealed with
+    ``vault_keys`` (else ``$MIC_VAULT_KEYS``; a test-mode MIC without keys makes one up).
+    """
     clock = clock or SystemClock()
     types = connectors.available()
     settings = mic_config.load(config, variables,
@@ -37,10 +46,11 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     built = {(env.app_key, service.id): types[service.provider.type].build(service, upstream)
              for env in settings.environments.values() for service in env.services.values()}
 
+    vault = Vault(_database_url(database_url, test_mode), _keyring(vault_keys, test_mode), clock)
+
     app = Flask(__name__)
-    store = MemoryStore(clock)
     clients = ClientDirectory(settings, built)
-    app.extensions["mic"] = Mic(oauth_server.build(app, clients, store), clients, store)
+    app.extensions["mic"] = Mic(oauth_server.build(app, clients, vault), clients, vault)
     app.register_blueprint(authorize.bp)
     app.register_blueprint(token.bp)
     authorize.add_callback_routes(app, {c.callback_path for c in built.values() if isinstance(c, RedirectLogin)})
@@ -49,6 +59,19 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     if test_mode:
         control.install(app, clock)
     return app
+
+
+def _database_url(given: str | None, test_mode: bool) -> str:
+    return given or os.environ.get("MIC_DATABASE_URL") or ("sqlite://" if test_mode else DEFAULT_DATABASE)
+
+
+def _keyring(given: str | None, test_mode: bool) -> Keyring:
+    spec = given or os.environ.get("MIC_VAULT_KEYS")
+    if spec:
+        return Keyring.parse(spec)
+    if test_mode:
+        return Keyring.generate()
+    raise KeyringError("the vault needs keys: set MIC_VAULT_KEYS to 'id:base64(32 random bytes)'")
 
 
 def _http_error(exc: HTTPException):

@@ -7,6 +7,7 @@ from werkzeug.test import Client
 
 import mic_reference
 from mock_idps import oauth2 as oauth2_idp
+from mic_reference.vault import Keyring
 from plumbing.clock import SystemClock, VirtualClock
 from plumbing.control import ControlSurface
 
@@ -116,7 +117,8 @@ def test_unknown_control_endpoint_is_a_json_404(client):
 
 @pytest.mark.parametrize("build", [
     lambda: oauth2_idp.create_app(variables={"MIC": "http://mic.test"}),
-    lambda: mic_reference.create_app(variables={"OAUTH2_IDP": "http://idp.test", "APP": "http://app.test"}),
+    lambda: mic_reference.create_app(variables={"OAUTH2_IDP": "http://idp.test", "APP": "http://app.test"},
+                                     database_url="sqlite://", vault_keys=Keyring.generate().spec()),
 ])
 def test_outside_test_mode_the_control_routes_do_not_exist(build):
     client = build().test_client()

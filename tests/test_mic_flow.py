@@ -76,11 +76,11 @@ def test_authorization_code_flow_end_to_end(fleet, http):
 def test_a_second_redemption_fails_and_revokes_the_first_tokens(fleet, http):
     code = params(browser_login(fleet, http))["code"][0]
     first = redeem(fleet, http, code).json()["access_token"]
-    store = mic_app(fleet).extensions["mic"].store
-    assert not store.find_token(first).is_revoked()
+    vault = mic_app(fleet).extensions["mic"].vault
+    assert not vault.find_token(first).is_revoked()
     again = redeem(fleet, http, code)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant" and "debug" in again.json()
-    assert store.find_token(first).is_revoked()
+    assert vault.find_token(first).is_revoked()
 
 
 def test_code_expires_after_the_grant_ttl(fleet, http):

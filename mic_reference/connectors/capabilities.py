@@ -46,3 +46,11 @@ class PasswordLogin(ABC):
     @abstractmethod
     def password_login(self, username: str, password: str) -> Identity:
         """The identity behind these credentials, or raise ConnectorError."""
+
+
+class UpstreamRefresh(ABC):
+    """Renews the upstream's tokens when they expire (the upstream's own refresh)."""
+
+    @abstractmethod
+    def refresh(self, identity: Identity) -> Identity:
+        """The same identity with new upstream tokens, or raise ConnectorError."""

@@ -8,6 +8,7 @@ token response, or of the JSON that ``userIdEndpoint`` returns for the access to
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 import httpx2
@@ -15,7 +16,7 @@ from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
 
 from ..config import AuthService
-from .capabilities import ConnectorError, Identity, PasswordLogin, RedirectLogin
+from .capabilities import ConnectorError, Identity, PasswordLogin, RedirectLogin, UpstreamRefresh
 
 TIMEOUT = httpx2.Timeout(10.0, connect=3.0)
 _URL = {"type": "string", "pattern": "^https?://"}
@@ -51,8 +52,8 @@ def build(service: AuthService, transport: httpx2.BaseTransport) -> "OAuth2Upstr
     return OAuth2CodeLogin(service, transport)
 
 
-class OAuth2Upstream:
-    """What both grant types share: the upstream client and how a user id is found."""
+class OAuth2Upstream(UpstreamRefresh):
+    """What both grant types share: the upstream client, how a user id is found, and refresh."""
 
     def __init__(self, service: AuthService, transport: httpx2.BaseTransport) -> None:
         options = service.provider.options
@@ -64,6 +65,15 @@ class OAuth2Upstream:
             client_id=options["clientId"], client_secret=options.get("clientSecret"),
             token_endpoint_auth_method="client_secret_basic" if options.get("clientSecret") else "none",
             scope=self.scope, timeout=TIMEOUT, transport=transport)
+
+    def refresh(self, identity: Identity) -> Identity:
+        refresh_token = identity.upstream_token.get("refresh_token")
+        if not refresh_token:
+            raise ConnectorError("invalid_grant", "the identity provider's session has expired; log in again",
+                                 debug="the upstream issued no refresh token")
+        token = self._fetch_token(grant_type="refresh_token", refresh_token=refresh_token)
+        # RFC 6749 6: the upstream may keep the old refresh token by not sending a new one.
+        return replace(identity, upstream_token={"refresh_token": refresh_token, **token})
 
     def _fetch_token(self, **params: Any) -> dict[str, Any]:
         try:

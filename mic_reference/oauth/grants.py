@@ -1,19 +1,28 @@
-"""The grant types MIC serves at its token endpoint (RFC 6749 section 4)."""
+"""The grant types MIC serves at its token endpoint (RFC 6749 sections 4 and 6)."""
 from __future__ import annotations
 
 import secrets
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
+from .. import upstream
 from ..connectors.capabilities import ConnectorError
-from ..store import IssuedCode, MemoryStore
+from ..records import IssuedCode, IssuedToken, LoginGrant
+from ..vault import Vault
 from .errors import UpstreamError
 
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class _VaultBacked:
+    @property
+    def vault(self) -> Vault:
+        return self.server.vault
+
+
+class AuthorizationCodeGrant(_VaultBacked, grants.AuthorizationCodeGrant):
     """RFC 6749 4.1, with PKCE (RFC 7636) verified when the app sent a challenge.
 
     The code is issued after the connector logged the user in; it lives for the
@@ -22,33 +31,29 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH
 
-    @property
-    def store(self) -> MemoryStore:
-        return self.server.store
-
     def generate_authorization_code(self) -> str:
         return secrets.token_urlsafe(32)
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         payload = request.payload.data
-        self.store.put_code(IssuedCode(
+        self.vault.put_code(IssuedCode(
             code=code, client_id=request.client.get_client_id(), redirect_uri=request.payload.redirect_uri,
-            scope=request.scope or "", identity=request.user,
-            expires_at=self.store.clock.now() + request.client.service.grant_ttl,
+            scope=request.scope or "", grant=request.user,
+            expires_at=self.vault.clock.now() + request.client.service.grant_ttl,
             code_challenge=payload.get("code_challenge"),
             code_challenge_method=payload.get("code_challenge_method")))
 
     def query_authorization_code(self, code: str, client: Any) -> IssuedCode | None:
-        return self.store.redeem_code(code, client.get_client_id())
+        return self.vault.redeem_code(code, client.get_client_id())
 
     def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
         """Kept, marked used, so that a second redemption can be recognised (4.1.2)."""
 
-    def authenticate_user(self, authorization_code: IssuedCode) -> Any:
-        return authorization_code.identity
+    def authenticate_user(self, authorization_code: IssuedCode) -> LoginGrant:
+        return authorization_code.grant
 
 
-class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
+class PasswordGrant(_VaultBacked, grants.ResourceOwnerPasswordCredentialsGrant):
     """RFC 6749 4.3: the connector checks the credentials (its PasswordLogin capability)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH
@@ -59,8 +64,36 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
         self.request.client = super().authenticate_token_endpoint_client()
         return self.request.client
 
-    def authenticate_user(self, username: str, password: str) -> Any:
+    def authenticate_user(self, username: str, password: str) -> LoginGrant:
         try:
-            return self.request.client.connector.password_login(username, password)
+            identity = self.request.client.connector.password_login(username, password)
         except ConnectorError as exc:
             raise UpstreamError(exc.error, exc.description, exc.debug) from None
+        return self.vault.open_grant(identity, upstream.expires_at(identity, self.vault.clock.now()))
+
+
+class RefreshTokenGrant(_VaultBacked, grants.RefreshTokenGrant):
+    """RFC 6749 section 6, with rotation: every refresh token serves once.
+
+    The SDKs send ``redirect_uri`` (the literal ``undefined`` after a password login);
+    a refresh does not look at it. A refresh token used twice revokes its family.
+    """
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
+        return self.vault.claim_refresh(refresh_token)
+
+    def authenticate_user(self, refresh_token: IssuedToken) -> LoginGrant:
+        try:
+            return upstream.ensure_fresh(self.vault, self.request.client.connector, refresh_token.grant)
+        except ConnectorError as exc:
+            # The upstream would not renew the session: the user must log in again.
+            self.vault.revoke_grant(refresh_token.grant.id)
+            error = InvalidGrantError(exc.description)
+            error.debug = exc.debug
+            raise error from None
+
+    def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
+        """Already done: claiming the refresh token used it up."""

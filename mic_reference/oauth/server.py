@@ -11,10 +11,11 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 
 from plumbing.grants import EchoSafeErrors
 
-from ..store import IssuedToken, MemoryStore
+from ..records import IssuedToken
+from ..vault import Vault
 from .clients import ClientDirectory
 from .errors import json_error
-from .grants import AuthorizationCodeGrant, PasswordGrant
+from .grants import AuthorizationCodeGrant, PasswordGrant, RefreshTokenGrant
 
 
 class MicTokenGenerator(BearerTokenGenerator):
@@ -54,24 +55,20 @@ class MicAuthorizationServer(EchoSafeErrors, AuthorizationServer):
         return self.handle_response(*json_error(error))
 
 
-def build(app: Any, clients: ClientDirectory, store: MemoryStore) -> MicAuthorizationServer:
+def build(app: Any, clients: ClientDirectory, vault: Vault) -> MicAuthorizationServer:
     def save_token(token: dict[str, Any], request: Any) -> None:
         refresh = token.get("refresh_token")
         refresh = None if refresh == "null" else refresh
-        now = store.clock.now()
-        service = request.client.service
-        code = getattr(request, "authorization_code", None)
-        store.put_token(IssuedToken(
+        now = vault.clock.now()
+        vault.put_token(IssuedToken(
             access_token=token["access_token"], refresh_token=refresh, client_id=request.client.get_client_id(),
-            scope=token.get("scope", ""), identity=request.user, issued_at=now,
-            expires_in=int(token["expires_in"]),
-            refresh_expires_at=now + service.refresh_ttl if refresh else None,
-            from_code=code.code if code is not None else None, clock=store.clock))
+            scope=token.get("scope", ""), grant=request.user, issued_at=now, expires_in=int(token["expires_in"]),
+            refresh_expires_at=now + request.client.service.refresh_ttl if refresh else None, clock=vault.clock))
 
     server = MicAuthorizationServer(app, query_client=clients, save_token=save_token)
-    server.store = store
+    server.vault = vault
     server.register_token_generator("default", MicTokenGenerator())
     server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=False)])
     server.register_grant(PasswordGrant)
+    server.register_grant(RefreshTokenGrant)
     return server
-

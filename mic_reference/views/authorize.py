@@ -17,7 +17,8 @@ from flask import Blueprint, jsonify, redirect, request
 
 from ..connectors.capabilities import ConnectorError
 from ..oauth.errors import UpstreamError
-from ..store import PendingLogin
+from .. import upstream
+from ..records import PendingLogin
 from .common import VERSION_PREFIXES, mic
 
 #: how long a user may take at the upstream login page
@@ -27,7 +28,7 @@ bp = Blueprint("authorize", __name__)
 
 
 def authorize():
-    server, store = mic().server, mic().store
+    server, vault = mic().server, mic().vault
     try:
         grant = server.get_consent_grant(end_user=None)
     except OAuth2Error as error:
@@ -35,14 +36,14 @@ def authorize():
     connector = grant.client.connector
     ref = secrets.token_hex(16)
     callback_url = request.host_url.rstrip("/") + connector.callback_path
-    store.put_pending(PendingLogin(ref=ref, params=request.args.to_dict(), callback_url=callback_url,
-                                   expires_at=store.clock.now() + LOGIN_TTL))
+    vault.put_pending(PendingLogin(ref=ref, params=request.args.to_dict(), callback_url=callback_url,
+                                   expires_at=vault.clock.now() + LOGIN_TTL))
     return redirect(connector.login_url(callback_url, ref), code=302)
 
 
 def upstream_callback():
-    server, store = mic().server, mic().store
-    pending = store.take_pending(request.args.get("state", ""))
+    server, vault = mic().server, mic().vault
+    pending = vault.take_pending(request.args.get("state", ""))
     if pending is None or urlsplit(pending.callback_url).path != request.path:
         return jsonify(error="invalid_request", error_description="This login is unknown, expired or already done; "
                                                                   "start again from the app.", debug=""), 400
@@ -57,7 +58,8 @@ def upstream_callback():
         error = UpstreamError(exc.error, exc.description, exc.debug, redirect_uri=pending.params.get("redirect_uri"))
         error.state = pending.params.get("state")
         return server.handle_error_response(resumed, error)
-    return server.create_authorization_response(request=resumed, grant_user=identity, grant=grant)
+    login = vault.open_grant(identity, upstream.expires_at(identity, vault.clock.now()))
+    return server.create_authorization_response(request=resumed, grant_user=login, grant=grant)
 
 
 for prefix in VERSION_PREFIXES:

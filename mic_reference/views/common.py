@@ -7,7 +7,7 @@ from flask import current_app
 
 from ..oauth.clients import ClientDirectory
 from ..oauth.server import MicAuthorizationServer
-from ..store import MemoryStore
+from ..vault import Vault
 
 #: ``/v1/…``, ``/v2/…``, ``/v3/…`` and the unversioned form all answer (the SDKs use each).
 VERSION_PREFIXES = ("", "/v1", "/v2", "/v3")
@@ -17,7 +17,7 @@ VERSION_PREFIXES = ("", "/v1", "/v2", "/v3")
 class Mic:
     server: MicAuthorizationServer
     clients: ClientDirectory
-    store: MemoryStore
+    vault: Vault
 
 
 def mic() -> Mic:

@@ -1,0 +1,212 @@
+"""The vault: the MIC's durable, encrypted memory (SQLAlchemy; SQLite by default, PostgreSQL by URL).
+
+Restarting the MIC on the same database and keys loses nothing: codes, tokens and
+refresh tokens stay valid until their TTLs. Nothing secret is stored in the clear.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict
+from typing import Any, Iterator
+
+from sqlalchemy import create_engine, delete, event, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+from plumbing.clock import Clock
+
+from ..connectors.capabilities import Identity
+from ..records import IssuedCode, IssuedToken, LoginGrant, PendingLogin
+from . import schema
+from .keyring import Keyring, KeyringError
+
+__all__ = ["Vault", "Keyring", "KeyringError"]
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _in_memory(url: str) -> bool:
+    return url in ("sqlite://", "sqlite:///:memory:")
+
+
+def _engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    in_memory = _in_memory(url)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           **({"poolclass": StaticPool} if in_memory else {}))
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(connection, _record):
+        cursor = connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+class Vault:
+    def __init__(self, url: str, keyring: Keyring, clock: Clock) -> None:
+        self.clock = clock
+        self.keyring = keyring
+        self.engine = _engine(url)
+        # An in-memory database is one connection shared by every thread: take turns.
+        self._turns = threading.Lock() if _in_memory(url) else nullcontext()
+        schema.metadata.create_all(self.engine)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._turns, self.engine.begin() as db:
+            yield db
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- logins in progress -----------------------------------------------------------
+
+    def put_pending(self, pending: PendingLogin) -> None:
+        ref = digest(pending.ref)
+        key_id, sealed = self.keyring.seal({"params": dict(pending.params), "callback_url": pending.callback_url},
+                                           f"pending:{ref}")
+        with self._transaction() as db:
+            db.execute(insert(schema.pending_logins).values(ref_digest=ref, expires_at=pending.expires_at,
+                                                            key_id=key_id, sealed=sealed))
+
+    def take_pending(self, ref: str) -> PendingLogin | None:
+        """The login waiting under ``ref``, once: a replayed callback finds nothing."""
+        ref_digest = digest(ref)
+        table = schema.pending_logins
+        with self._transaction() as db:
+            row = db.execute(select(table).where(table.c.ref_digest == ref_digest)).first()
+            if row is None or db.execute(delete(table).where(table.c.ref_digest == ref_digest)).rowcount != 1:
+                return None
+        if self.clock.now() >= row.expires_at:
+            return None
+        data = self.keyring.open(row.key_id, row.sealed, f"pending:{ref_digest}")
+        return PendingLogin(ref=ref, params=data["params"], callback_url=data["callback_url"],
+                            expires_at=row.expires_at)
+
+    # -- login grants -----------------------------------------------------------------
+
+    def open_grant(self, identity: Identity, upstream_expires_at: float | None) -> LoginGrant:
+        grant = LoginGrant(secrets.token_hex(16), identity, upstream_expires_at)
+        key_id, sealed = self._seal_grant(grant)
+        with self._transaction() as db:
+            db.execute(insert(schema.login_grants).values(id=grant.id, created_at=self.clock.now(),
+                                                          upstream_expires_at=upstream_expires_at,
+                                                          key_id=key_id, sealed=sealed))
+        return grant
+
+    def update_grant(self, grant: LoginGrant) -> None:
+        """Keep new upstream tokens (after an upstream refresh)."""
+        key_id, sealed = self._seal_grant(grant)
+        table = schema.login_grants
+        with self._transaction() as db:
+            db.execute(update(table).where(table.c.id == grant.id).values(
+                upstream_expires_at=grant.upstream_expires_at, key_id=key_id, sealed=sealed))
+
+    def _seal_grant(self, grant: LoginGrant) -> tuple[str, bytes]:
+        return self.keyring.seal(asdict(grant.identity), f"grant:{grant.id}")
+
+    def _grant_from(self, row: Any) -> LoginGrant:
+        identity = Identity(**self.keyring.open(row.grant_key_id, row.grant_sealed, f"grant:{row.grant_id}"))
+        return LoginGrant(row.grant_id, identity, row.upstream_expires_at)
+
+    # -- authorization codes (RFC 6749 4.1.2) -------------------------------------------
+
+    def put_code(self, code: IssuedCode) -> None:
+        with self._transaction() as db:
+            db.execute(insert(schema.codes).values(
+                code_digest=digest(code.code), client_id=code.client_id, redirect_uri=code.redirect_uri,
+                scope=code.scope, expires_at=code.expires_at, code_challenge=code.code_challenge,
+                code_challenge_method=code.code_challenge_method, grant_id=code.grant.id, used=False))
+
+    def redeem_code(self, code: str, client_id: str) -> IssuedCode | None:
+        """A live, unused code of this client, now used.
+
+        A code used twice is refused, and every token issued from its grant revoked.
+        """
+        code_digest = digest(code)
+        codes = schema.codes
+        with self._transaction() as db:
+            row = db.execute(self._with_grant(codes).where(codes.c.code_digest == code_digest)).first()
+            if row is None or row.client_id != client_id:
+                return None
+            claimed = db.execute(update(codes).where(codes.c.code_digest == code_digest, codes.c.used.is_(False))
+                                 .values(used=True)).rowcount == 1
+            if not claimed:
+                self._revoke_grant_tokens(db, row.grant_id)
+                return None
+        if self.clock.now() >= row.expires_at:
+            return None
+        return IssuedCode(code=code, client_id=row.client_id, redirect_uri=row.redirect_uri, scope=row.scope,
+                          expires_at=row.expires_at, code_challenge=row.code_challenge,
+                          code_challenge_method=row.code_challenge_method, grant=self._grant_from(row))
+
+    # -- tokens -----------------------------------------------------------------------
+
+    def put_token(self, token: IssuedToken) -> None:
+        with self._transaction() as db:
+            db.execute(insert(schema.tokens).values(
+                access_digest=digest(token.access_token),
+                refresh_digest=digest(token.refresh_token) if token.refresh_token else None,
+                client_id=token.client_id, scope=token.scope, issued_at=token.issued_at,
+                expires_in=token.expires_in, refresh_expires_at=token.refresh_expires_at,
+                grant_id=token.grant.id, revoked=False, refresh_used=False))
+
+    def find_token(self, access_token: str) -> IssuedToken | None:
+        tokens = schema.tokens
+        with self._transaction() as db:
+            row = db.execute(self._with_grant(tokens).where(tokens.c.access_digest == digest(access_token))).first()
+        return None if row is None else self._token_from(row, access_token=access_token)
+
+    def claim_refresh(self, refresh_token: str) -> IssuedToken | None:
+        """The token a live refresh token belongs to, which the refresh token may not serve again.
+
+        Presenting a refresh token that was already used is taken as theft (RFC 6819
+        5.2.2.3): its whole family, every token of the same login grant, is revoked.
+        """
+        refresh_digest = digest(refresh_token)
+        tokens = schema.tokens
+        with self._transaction() as db:
+            row = db.execute(self._with_grant(tokens).where(tokens.c.refresh_digest == refresh_digest)).first()
+            if row is None or row.revoked:
+                return None
+            claimed = db.execute(update(tokens).where(tokens.c.refresh_digest == refresh_digest,
+                                                      tokens.c.refresh_used.is_(False))
+                                 .values(refresh_used=True)).rowcount == 1
+            if not claimed:
+                self._revoke_grant_tokens(db, row.grant_id)
+                return None
+        if row.refresh_expires_at is None or self.clock.now() >= row.refresh_expires_at:
+            return None
+        return self._token_from(row, refresh_token=refresh_token)
+
+    def revoke_grant(self, grant_id: str) -> None:
+        with self._transaction() as db:
+            self._revoke_grant_tokens(db, grant_id)
+
+    @staticmethod
+    def _revoke_grant_tokens(db: Any, grant_id: str) -> None:
+        db.execute(update(schema.tokens).where(schema.tokens.c.grant_id == grant_id).values(revoked=True))
+
+    @staticmethod
+    def _with_grant(table: Any) -> Any:
+        grants = schema.login_grants
+        return (select(table, grants.c.key_id.label("grant_key_id"), grants.c.sealed.label("grant_sealed"),
+                       grants.c.upstream_expires_at)
+                .join(grants, grants.c.id == table.c.grant_id))
+
+    def _token_from(self, row: Any, *, access_token: str = "", refresh_token: str | None = None) -> IssuedToken:
+        return IssuedToken(access_token=access_token, refresh_token=refresh_token, client_id=row.client_id,
+                           scope=row.scope, issued_at=row.issued_at, expires_in=row.expires_in,
+                           refresh_expires_at=row.refresh_expires_at, clock=self.clock, revoked=row.revoked,
+                           grant=self._grant_from(row))

@@ -1,0 +1,54 @@
+"""The vault's tables. Bearer values are stored only as SHA-256 digests; identities and
+upstream tokens only sealed (AES-GCM); what is in the clear is what lookups need."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, LargeBinary, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+_DIGEST = String(64)
+_KEY_ID = String(64)
+
+pending_logins = Table(
+    "pending_logins", metadata,
+    Column("ref_digest", _DIGEST, primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Column("key_id", _KEY_ID, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+)
+
+login_grants = Table(
+    "login_grants", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", Float, nullable=False),
+    Column("upstream_expires_at", Float),
+    Column("key_id", _KEY_ID, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+)
+
+codes = Table(
+    "codes", metadata,
+    Column("code_digest", _DIGEST, primary_key=True),
+    Column("client_id", Text, nullable=False),
+    Column("redirect_uri", Text),
+    Column("scope", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("code_challenge", Text),
+    Column("code_challenge_method", String(16)),
+    Column("grant_id", String(64), ForeignKey("login_grants.id"), nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("access_digest", _DIGEST, primary_key=True),
+    Column("refresh_digest", _DIGEST, unique=True),
+    Column("client_id", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("issued_at", Float, nullable=False),
+    Column("expires_in", Integer, nullable=False),
+    Column("refresh_expires_at", Float),
+    Column("grant_id", String(64), ForeignKey("login_grants.id"), nullable=False, index=True),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("refresh_used", Boolean, nullable=False, default=False),
+)

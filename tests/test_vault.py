@@ -1,0 +1,111 @@
+"""The vault: sealed at rest, keys rotate, and a restarted MIC finds everything it issued."""
+import base64
+import os
+
+import pytest
+
+from mic_reference.connectors.capabilities import Identity
+from mic_reference.records import IssuedCode, IssuedToken
+from mic_reference.vault import Keyring, KeyringError, Vault
+from plumbing.clock import VirtualClock
+
+IDENTITY = Identity("u-alice", {"email": "alice@example.com"},
+                    {"access_token": "upstream-access-secret", "refresh_token": "upstream-refresh-secret"})
+
+
+def key(n: int) -> str:
+    return base64.b64encode(bytes([n]) * 32).decode()
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("", "no vault key"),
+    ("k1", "must look like 'id:base64key'"),
+    ("k1:not base64!", "not valid base64"),
+    (f"k1:{base64.b64encode(b'short').decode()}", "must be 32 bytes"),
+    (f"k1:{key(1)},k1:{key(2)}", "used twice"),
+])
+def test_bad_key_specs_are_refused_clearly(spec, message):
+    with pytest.raises(KeyringError, match=message):
+        Keyring.parse(spec)
+
+
+def test_sealed_values_open_only_with_their_record_and_key():
+    ring = Keyring.parse(f"k1:{key(1)}")
+    key_id, blob = ring.seal({"a": 1}, "grant:1")
+    assert ring.open(key_id, blob, "grant:1") == {"a": 1}
+    with pytest.raises(KeyringError, match="integrity"):
+        ring.open(key_id, blob, "grant:2")
+    with pytest.raises(KeyringError, match="no key 'k9'"):
+        ring.open("k9", blob, "grant:1")
+
+
+def test_rotation_seals_with_the_new_key_and_opens_with_the_old(tmp_path):
+    url, clock = f"sqlite:///{tmp_path / 'v.sqlite3'}", VirtualClock()
+    old = Vault(url, Keyring.parse(f"old:{key(1)}"), clock)
+    grant = old.open_grant(IDENTITY, None)
+    old.put_token(IssuedToken(access_token="a1", refresh_token=None, client_id="c", scope="", issued_at=clock.now(),
+                              expires_in=60, refresh_expires_at=None, clock=clock, grant=grant))
+    old.close()
+    rotated = Vault(url, Keyring.parse(f"new:{key(2)},old:{key(1)}"), clock)
+    assert rotated.find_token("a1").grant.identity == IDENTITY
+    assert rotated.open_grant(IDENTITY, None) and rotated.keyring.current == "new"
+
+
+def test_nothing_secret_is_stored_in_the_clear(tmp_path):
+    path, clock = tmp_path / "v.sqlite3", VirtualClock()
+    vault = Vault(f"sqlite:///{path}", Keyring.generate(), clock)
+    grant = vault.open_grant(IDENTITY, clock.now() + 60)
+    vault.put_code(IssuedCode(code="the-code-value", client_id="c", redirect_uri="http://app/cb", scope="",
+                              expires_at=clock.now() + 10, grant=grant))
+    vault.put_token(IssuedToken(access_token="the-access-value", refresh_token="the-refresh-value", client_id="c",
+                                scope="", issued_at=clock.now(), expires_in=60, refresh_expires_at=clock.now() + 600,
+                                clock=clock, grant=grant))
+    vault.close()
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    for secret in (b"the-code-value", b"the-access-value", b"the-refresh-value", b"upstream-access-secret",
+                   b"upstream-refresh-secret", b"alice@example.com", b"u-alice"):
+        assert secret not in stored
+
+
+def test_a_code_is_redeemed_once_even_by_racing_threads(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clock = VirtualClock()
+    vault = Vault(f"sqlite:///{tmp_path / 'v.sqlite3'}", Keyring.generate(), clock)
+    grant = vault.open_grant(IDENTITY, None)
+    vault.put_code(IssuedCode(code="c1", client_id="c", redirect_uri=None, scope="", expires_at=clock.now() + 10,
+                              grant=grant))
+    with ThreadPoolExecutor(8) as pool:
+        redeemed = list(pool.map(lambda _: vault.redeem_code("c1", "c"), range(16)))
+    assert sum(r is not None for r in redeemed) == 1
+
+
+def test_an_in_memory_vault_works_across_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    clock = VirtualClock()
+    vault = Vault("sqlite://", Keyring.generate(), clock)
+
+    def issue(n):
+        grant = vault.open_grant(IDENTITY, None)
+        vault.put_token(IssuedToken(access_token=f"a{n}", refresh_token=None, client_id="c", scope="",
+                                    issued_at=clock.now(), expires_in=60, refresh_expires_at=None, clock=clock,
+                                    grant=grant))
+        return vault.find_token(f"a{n}") is not None
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(issue, range(40)))
+
+
+def test_environment_keys_are_used_when_none_are_given(monkeypatch, tmp_path):
+    import mic_reference
+
+    monkeypatch.setenv("MIC_VAULT_KEYS", f"env:{key(7)}")
+    app = mic_reference.create_app(variables={"OAUTH2_IDP": "http://idp", "APP": "http://app"},
+                                   database_url=f"sqlite:///{tmp_path / 'v.sqlite3'}")
+    assert app.extensions["mic"].vault.keyring.current == "env"
+    monkeypatch.delenv("MIC_VAULT_KEYS")
+    with pytest.raises(KeyringError, match="MIC_VAULT_KEYS"):
+        mic_reference.create_app(variables={"OAUTH2_IDP": "http://idp", "APP": "http://app"},
+                                 database_url=f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    assert not os.path.exists("mic-reference.sqlite3")
