@@ -1,4 +1,7 @@
-"""``token``: the app calls MIC's token endpoint (RFC 6749 section 3.2) with one grant."""
+"""``token``: the app calls MIC's token endpoint (RFC 6749 section 3.2) with one grant.
+
+Codes and refresh tokens default to the last ones the app received.
+"""
 from __future__ import annotations
 
 from ..context import Reply, RunContext, StepFailed
@@ -12,9 +15,10 @@ class Token(Step):
         "additionalProperties": False,
         "required": ["grant"],
         "properties": {
-            "grant": {"enum": ["authorization_code", "password"]},
+            "grant": {"enum": ["authorization_code", "password", "refresh_token"]},
             "version": {"enum": VERSIONS},
             "code": {"type": "string", "description": "default: the code the flow brought back"},
+            "refresh_token": {"type": "string", "description": "default: the last refresh token received"},
             "redirect_uri": {"type": "string"},
             "user": {"type": "string"},
             "username": {"type": "string"},
@@ -35,6 +39,13 @@ class Token(Step):
             if code is None:
                 raise StepFailed("token: no code was brought back to the app, and none was given")
             form |= {"code": code, "redirect_uri": args.get("redirect_uri", ctx.target.redirect_uri)}
+        elif args["grant"] == "refresh_token":
+            refresh_token = args.get("refresh_token", ctx.vars.get("refresh_token"))
+            if refresh_token is None:
+                raise StepFailed("token: no refresh token was received, and none was given")
+            form["refresh_token"] = refresh_token
+            if "redirect_uri" in args:
+                form["redirect_uri"] = args["redirect_uri"]
         else:
             form["username"], form["password"] = ctx.credentials(args)
         form |= args.get("params", {})
