@@ -21,7 +21,7 @@ from .connectors.capabilities import RedirectLogin
 from .oauth import server as oauth_server
 from .oauth.clients import ClientDirectory
 from .vault import Keyring, KeyringError, Vault
-from .views import authorize, token
+from .views import authenticate, authorize, token
 from .views.common import Mic
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     clients = ClientDirectory(settings, built)
     app.extensions["mic"] = Mic(oauth_server.build(app, clients, vault), clients, vault)
     app.register_blueprint(authorize.bp)
+    app.register_blueprint(authenticate.bp)
     app.register_blueprint(token.bp)
     authorize.add_callback_routes(app, {c.callback_path for c in built.values() if isinstance(c, RedirectLogin)})
     app.register_error_handler(HTTPException, _http_error)

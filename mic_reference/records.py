@@ -16,11 +16,12 @@ from .connectors.capabilities import Identity
 
 @dataclass
 class PendingLogin:
-    """An authorization request waiting for the upstream to come back."""
+    """An authorization request waiting for its login: the upstream's callback
+    (``callback_url``), or the credentials posted to MIC's own login endpoint (None)."""
 
     ref: str
     params: Mapping[str, str]
-    callback_url: str
+    callback_url: str | None
     expires_at: float
 
 

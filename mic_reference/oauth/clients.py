@@ -42,11 +42,12 @@ class MicClient(ClientMixin):
         return method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type: str) -> bool:
-        return response_type == "code" and isinstance(self.connector, RedirectLogin)
+        # a code after the upstream's login page, or after MIC's own (password check)
+        return response_type == "code" and isinstance(self.connector, (RedirectLogin, PasswordLogin))
 
     def check_grant_type(self, grant_type: str) -> bool:
         if grant_type == "authorization_code":
-            return isinstance(self.connector, RedirectLogin)
+            return self.check_response_type("code")
         if grant_type == "password":
             return isinstance(self.connector, PasswordLogin)
         if grant_type == "refresh_token":

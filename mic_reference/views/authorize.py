@@ -1,63 +1,56 @@
 """The authorization endpoint (RFC 6749 4.1.1) and the upstream callbacks that complete it.
 
-GET ``/{v}/oauth/auth`` validates the app's request, remembers it under a random
-reference, and sends the browser to the connector's upstream login with that
-reference as ``state``. The upstream comes back to the connector's callback path;
+GET ``/{v}/oauth/auth`` validates the app's request and remembers it under a random
+reference. A connector that logs in by redirect gets the browser, with that reference
+as ``state``, and comes back to its callback path; one that checks passwords gets
+MIC's own login page, which posts to ``/oauth/authenticate/<reference>``. Either way
 the MIC then issues its own code to the app's ``redirect_uri``.
 """
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import OAuth2Request
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from flask import Blueprint, jsonify, redirect, request
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from ..connectors.capabilities import ConnectorError
-from ..oauth.errors import UpstreamError
 from .. import upstream
-from ..records import PendingLogin
-from .common import VERSION_PREFIXES, mic
+from ..connectors.capabilities import ConnectorError, RedirectLogin
+from .common import VERSION_PREFIXES, connector_refusal, mic, remember, resumed_request
 
-#: how long a user may take at the upstream login page
-LOGIN_TTL = 600
-
-bp = Blueprint("authorize", __name__)
+bp = Blueprint("authorize", __name__, template_folder="../templates")
 
 
 def authorize():
-    server, vault = mic().server, mic().vault
+    server = mic().server
     try:
         grant = server.get_consent_grant(end_user=None)
     except OAuth2Error as error:
         return server.handle_error_response(None, error)
     connector = grant.client.connector
-    ref = secrets.token_hex(16)
-    callback_url = request.host_url.rstrip("/") + connector.callback_path
-    vault.put_pending(PendingLogin(ref=ref, params=request.args.to_dict(), callback_url=callback_url,
-                                   expires_at=vault.clock.now() + LOGIN_TTL))
-    return redirect(connector.login_url(callback_url, ref), code=302)
+    params = request.args.to_dict()
+    if isinstance(connector, RedirectLogin):
+        callback_url = request.host_url.rstrip("/") + connector.callback_path
+        return redirect(connector.login_url(callback_url, remember(params, callback_url)), code=302)
+    ref = remember(params, None)
+    return render_template("login.html", action=url_for("authenticate.authenticate", ref=ref),
+                           client_id=params["client_id"], redirect_uri=params.get("redirect_uri", ""),
+                           service=grant.client.service.name, error=None)
 
 
 def upstream_callback():
     server, vault = mic().server, mic().vault
     pending = vault.take_pending(request.args.get("state", ""))
-    if pending is None or urlsplit(pending.callback_url).path != request.path:
+    if pending is None or pending.callback_url is None or urlsplit(pending.callback_url).path != request.path:
         return jsonify(error="invalid_request", error_description="This login is unknown, expired or already done; "
                                                                   "start again from the app.", debug=""), 400
-    resumed = OAuth2Request("GET", request.host_url)
-    resumed.payload = BasicOAuth2Payload(dict(pending.params))
+    resumed = resumed_request(pending.params)
     try:
         grant = server.get_consent_grant(request=resumed)
         identity = grant.client.connector.complete(request.args.to_dict(), pending.callback_url)
     except OAuth2Error as error:
         return server.handle_error_response(resumed, error)
     except ConnectorError as exc:
-        error = UpstreamError(exc.error, exc.description, exc.debug, redirect_uri=pending.params.get("redirect_uri"))
-        error.state = pending.params.get("state")
-        return server.handle_error_response(resumed, error)
+        return connector_refusal(resumed, exc)
     login = vault.open_grant(identity, upstream.expires_at(identity, vault.clock.now()))
     return server.create_authorization_response(request=resumed, grant_user=login, grant=grant)
 

@@ -1,16 +1,25 @@
 """What the endpoints share: the app's state and the versions MIC answers under."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from typing import Mapping
 
-from flask import current_app
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from flask import Response, current_app, request
 
+from ..connectors.capabilities import ConnectorError
 from ..oauth.clients import ClientDirectory
+from ..oauth.errors import UpstreamError
 from ..oauth.server import MicAuthorizationServer
+from ..records import PendingLogin
 from ..vault import Vault
 
 #: ``/v1/…``, ``/v2/…``, ``/v3/…`` and the unversioned form all answer (the SDKs use each).
 VERSION_PREFIXES = ("", "/v1", "/v2", "/v3")
+#: how long a user may take to log in (at the upstream or on MIC's own page)
+LOGIN_TTL = 600
 
 
 @dataclass
@@ -22,3 +31,27 @@ class Mic:
 
 def mic() -> Mic:
     return current_app.extensions["mic"]
+
+
+def resumed_request(params: Mapping[str, str]) -> OAuth2Request:
+    """An authorization request rebuilt from what was stored when it began."""
+    resumed = OAuth2Request("GET", request.host_url)
+    resumed.payload = BasicOAuth2Payload(dict(params))
+    return resumed
+
+
+def connector_refusal(resumed: OAuth2Request, exc: ConnectorError) -> Response:
+    """The connector's refusal as an error redirect to the app (RFC 6749 4.1.2.1), state echoed."""
+    params = resumed.payload.data
+    error = UpstreamError(exc.error, exc.description, exc.debug, redirect_uri=params.get("redirect_uri"))
+    error.state = params.get("state")
+    return mic().server.handle_error_response(resumed, error)
+
+
+def remember(params: Mapping[str, str], callback_url: str | None) -> str:
+    """Keep an authorization request until its login completes; the reference to it."""
+    vault = mic().vault
+    ref = secrets.token_hex(16)
+    vault.put_pending(PendingLogin(ref=ref, params=dict(params), callback_url=callback_url,
+                                   expires_at=vault.clock.now() + LOGIN_TTL))
+    return ref
