@@ -21,6 +21,8 @@ from .connectors.capabilities import RedirectLogin
 from .oauth import server as oauth_server
 from .oauth.clients import ClientDirectory
 from .vault import Keyring, KeyringError, Vault
+from .baas.store import BaasStore
+from .baas.views import bp as baas_bp
 from .views import authenticate, authorize, token
 from .views.common import Mic
 
@@ -54,6 +56,8 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     app.register_blueprint(authorize.bp)
     app.register_blueprint(authenticate.bp)
     app.register_blueprint(token.bp)
+    app.extensions["baas"] = BaasStore(vault)
+    app.register_blueprint(baas_bp)
     authorize.add_callback_routes(app, {c.callback_path for c in built.values() if isinstance(c, RedirectLogin)})
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

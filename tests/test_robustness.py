@@ -74,3 +74,19 @@ def test_the_mock_idp_never_fails_on_bad_input(idp, form, auth, method, path):
     else:
         response = idp.post(path, data=form, auth=auth)
     assert response.status_code < 500, response.text
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children,
+                                                                                      max_size=3), max_leaves=8)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(JSON, st.fixed_dictionaries({"_socialIdentity": st.fixed_dictionaries(
+           {"kinveyAuth": st.dictionaries(st.sampled_from(["access_token", "refresh_token", "client_id"]), JSON)})})),
+       auth=st.one_of(st.none(), st.just(("kid_demo", "demo-app-secret")), st.just(("kid_nobody", "x"))),
+       path=st.sampled_from(["/user/kid_demo/login", "/user/kid_demo", "/user/kid_nobody/login"]))
+def test_the_baas_never_fails_on_bad_input(mic, body, auth, path):
+    response = mic.post(path, json=body, auth=auth)
+    assert response.status_code in (400, 401, 404, 405), response.text
+    assert "error" in response.json()

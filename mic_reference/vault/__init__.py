@@ -63,7 +63,8 @@ class Vault:
         schema.metadata.create_all(self.engine)
 
     @contextmanager
-    def _transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[Any]:
+        """One database transaction (the BaaS stand-in keeps its tables here too)."""
         with self._turns, self.engine.begin() as db:
             yield db
 
@@ -76,7 +77,7 @@ class Vault:
         ref = digest(pending.ref)
         key_id, sealed = self.keyring.seal({"params": dict(pending.params), "callback_url": pending.callback_url},
                                            f"pending:{ref}")
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(insert(schema.pending_logins).values(ref_digest=ref, expires_at=pending.expires_at,
                                                             key_id=key_id, sealed=sealed))
 
@@ -84,7 +85,7 @@ class Vault:
         """The login waiting under ``ref``, once: a replayed callback finds nothing."""
         ref_digest = digest(ref)
         table = schema.pending_logins
-        with self._transaction() as db:
+        with self.transaction() as db:
             row = db.execute(select(table).where(table.c.ref_digest == ref_digest)).first()
             if row is None or db.execute(delete(table).where(table.c.ref_digest == ref_digest)).rowcount != 1:
                 return None
@@ -99,7 +100,7 @@ class Vault:
     def open_grant(self, identity: Identity, upstream_expires_at: float | None) -> LoginGrant:
         grant = LoginGrant(secrets.token_hex(16), identity, upstream_expires_at)
         key_id, sealed = self._seal_grant(grant)
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(insert(schema.login_grants).values(id=grant.id, created_at=self.clock.now(),
                                                           upstream_expires_at=upstream_expires_at,
                                                           key_id=key_id, sealed=sealed))
@@ -109,7 +110,7 @@ class Vault:
         """Keep new upstream tokens (after an upstream refresh)."""
         key_id, sealed = self._seal_grant(grant)
         table = schema.login_grants
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(update(table).where(table.c.id == grant.id).values(
                 upstream_expires_at=grant.upstream_expires_at, key_id=key_id, sealed=sealed))
 
@@ -123,7 +124,7 @@ class Vault:
     # -- authorization codes (RFC 6749 4.1.2) -------------------------------------------
 
     def put_code(self, code: IssuedCode) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(insert(schema.codes).values(
                 code_digest=digest(code.code), client_id=code.client_id, redirect_uri=code.redirect_uri,
                 scope=code.scope, expires_at=code.expires_at, code_challenge=code.code_challenge,
@@ -136,7 +137,7 @@ class Vault:
         """
         code_digest = digest(code)
         codes = schema.codes
-        with self._transaction() as db:
+        with self.transaction() as db:
             row = db.execute(self._with_grant(codes).where(codes.c.code_digest == code_digest)).first()
             if row is None or row.client_id != client_id:
                 return None
@@ -154,7 +155,7 @@ class Vault:
     # -- tokens -----------------------------------------------------------------------
 
     def put_token(self, token: IssuedToken) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(insert(schema.tokens).values(
                 access_digest=digest(token.access_token),
                 refresh_digest=digest(token.refresh_token) if token.refresh_token else None,
@@ -163,10 +164,16 @@ class Vault:
                 grant_id=token.grant.id, revoked=False, refresh_used=False))
 
     def find_token(self, access_token: str) -> IssuedToken | None:
+        token = self.find_token_by_digest(digest(access_token))
+        if token is not None:
+            token.access_token = access_token
+        return token
+
+    def find_token_by_digest(self, access_digest: str) -> IssuedToken | None:
         tokens = schema.tokens
-        with self._transaction() as db:
-            row = db.execute(self._with_grant(tokens).where(tokens.c.access_digest == digest(access_token))).first()
-        return None if row is None else self._token_from(row, access_token=access_token)
+        with self.transaction() as db:
+            row = db.execute(self._with_grant(tokens).where(tokens.c.access_digest == access_digest)).first()
+        return None if row is None else self._token_from(row)
 
     def claim_refresh(self, refresh_token: str) -> IssuedToken | None:
         """The token a live refresh token belongs to, which the refresh token may not serve again.
@@ -176,7 +183,7 @@ class Vault:
         """
         refresh_digest = digest(refresh_token)
         tokens = schema.tokens
-        with self._transaction() as db:
+        with self.transaction() as db:
             row = db.execute(self._with_grant(tokens).where(tokens.c.refresh_digest == refresh_digest)).first()
             if row is None or row.revoked:
                 return None
@@ -191,7 +198,7 @@ class Vault:
         return self._token_from(row, refresh_token=refresh_token)
 
     def revoke_grant(self, grant_id: str) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             self._revoke_grant_tokens(db, grant_id)
 
     @staticmethod

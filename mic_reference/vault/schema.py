@@ -52,3 +52,22 @@ tokens = Table(
     Column("revoked", Boolean, nullable=False, default=False),
     Column("refresh_used", Boolean, nullable=False, default=False),
 )
+
+# The BaaS stand-in: app users (created on first login) and their sessions.
+baas_users = Table(
+    "baas_users", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("app_key", Text, nullable=False),
+    Column("identity_digest", _DIGEST, nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("key_id", _KEY_ID, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+)
+
+baas_sessions = Table(
+    "baas_sessions", metadata,
+    Column("authtoken_digest", _DIGEST, primary_key=True),
+    Column("user_id", String(64), ForeignKey("baas_users.id"), nullable=False),
+    Column("access_digest", _DIGEST, nullable=False),
+    Column("ended", Boolean, nullable=False, default=False),
+)
