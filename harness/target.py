@@ -14,7 +14,8 @@ from plumbing import yamlfile
 
 EMBEDDED = Path(__file__).parent / "targets" / "embedded.yaml"
 
-CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-refresh", "browser-sso", "mfa"]
+CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-refresh", "browser-sso", "mfa",
+                "data-links"]
 _URL = {"type": "string", "pattern": "^https?://"}
 SCHEMA = {
     "type": "object",
@@ -22,6 +23,7 @@ SCHEMA = {
     "required": ["mic", "app", "services"],
     "properties": {
         "mic": _URL,
+        "baas": {**_URL, "description": "the Kinvey backend the SDKs log in to (default: the MIC's origin)"},
         "app": {"type": "object", "additionalProperties": False, "required": ["key", "secret", "redirect_uri"],
                 "properties": {"key": {"type": "string"}, "secret": {"type": "string"}, "redirect_uri": _URL}},
         "control": {"type": "object", "additionalProperties": False, "required": ["surfaces"],
@@ -68,6 +70,7 @@ class Service:
 @dataclass(frozen=True)
 class Target:
     mic: str
+    baas: str
     app_key: str
     app_secret: str = field(repr=False)
     redirect_uri: str = ""
@@ -102,7 +105,7 @@ def load(path: str | Path = EMBEDDED, variables: dict[str, str] | None = None) -
     for index, name in enumerate(clocks):
         if name not in surfaces:
             raise document.error(("control", "clocks", index), f"'{name}' is not one of the control surfaces")
-    return Target(mic=data["mic"].rstrip("/"), app_key=data["app"]["key"], app_secret=data["app"]["secret"],
+    return Target(mic=data["mic"].rstrip("/"), baas=data.get("baas", data["mic"]).rstrip("/"), app_key=data["app"]["key"], app_secret=data["app"]["secret"],
                   redirect_uri=data["app"]["redirect_uri"], services=services,
                   users={u: v["password"] for u, v in data.get("users", {}).items()},
                   surfaces=surfaces, clocks=tuple(clocks))
