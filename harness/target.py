@@ -15,7 +15,7 @@ from plumbing import yamlfile
 EMBEDDED = Path(__file__).parent / "targets" / "embedded.yaml"
 
 CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-refresh", "browser-sso", "mfa",
-                "data-links"]
+                "data-links", "cross-app-sso"]
 _URL = {"type": "string", "pattern": "^https?://"}
 SCHEMA = {
     "type": "object",
@@ -26,6 +26,10 @@ SCHEMA = {
         "baas": {**_URL, "description": "the Kinvey backend the SDKs log in to (default: the MIC's origin)"},
         "app": {"type": "object", "additionalProperties": False, "required": ["key", "secret", "redirect_uri"],
                 "properties": {"key": {"type": "string"}, "secret": {"type": "string"}, "redirect_uri": _URL}},
+        "peers": {"type": "object", "description": "other apps, by the part they play (sso-peer, outsider)",
+                  "additionalProperties": {"type": "object", "additionalProperties": False,
+                                           "required": ["key", "secret"],
+                                           "properties": {"key": {"type": "string"}, "secret": {"type": "string"}}}},
         "control": {"type": "object", "additionalProperties": False, "required": ["surfaces"],
                     "properties": {"surfaces": {"type": "object", "additionalProperties": _URL},
                                    "clocks": {"type": "array", "items": {"type": "string"}}}},
@@ -76,9 +80,19 @@ class Target:
     redirect_uri: str = ""
     services: dict[str, Service] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict, repr=False)
+    #: other apps (key, secret) by the part they play in scenarios
+    peers: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
     #: control surfaces by server name (test mode only), and those that own a clock
     surfaces: dict[str, str] = field(default_factory=dict)
     clocks: tuple[str, ...] = ()
+
+    def app_credentials(self, peer: str | None) -> tuple[str, str]:
+        """The key and secret of the target's app, or of one of its peers."""
+        if peer is None:
+            return self.app_key, self.app_secret
+        if peer not in self.peers:
+            raise KeyError(f"the target has no peer app '{peer}' (it has: {', '.join(self.peers) or 'none'})")
+        return self.peers[peer]
 
     def password_of(self, user: str) -> str:
         if user not in self.users:
@@ -108,4 +122,5 @@ def load(path: str | Path = EMBEDDED, variables: dict[str, str] | None = None) -
     return Target(mic=data["mic"].rstrip("/"), baas=data.get("baas", data["mic"]).rstrip("/"), app_key=data["app"]["key"], app_secret=data["app"]["secret"],
                   redirect_uri=data["app"]["redirect_uri"], services=services,
                   users={u: v["password"] for u, v in data.get("users", {}).items()},
+                  peers={role: (p["key"], p["secret"]) for role, p in data.get("peers", {}).items()},
                   surfaces=surfaces, clocks=tuple(clocks))

@@ -45,8 +45,8 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     settings = mic_config.load(config, variables,
                                provider_schemas={name: t.PROVIDER_SCHEMA for name, t in types.items()})
     upstream = httpx2.HTTPTransport()  # one connection pool for every connector's upstream calls
-    built = {(env.app_key, service.id): types[service.provider.type].build(service, upstream)
-             for env in settings.environments.values() for service in env.services.values()}
+    services = {service.key: service for env in settings.environments.values() for service in env.services.values()}
+    built = {key: types[service.provider.type].build(service, upstream) for key, service in services.items()}
 
     vault = Vault(_database_url(database_url, test_mode), _keyring(vault_keys, test_mode), clock)
 

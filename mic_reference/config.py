@@ -52,6 +52,8 @@ SCHEMA = {
         "properties": {
             "id": _ID,
             "name": {"type": "string"},
+            "services": {"type": "array", "items": SERVICE_SCHEMA,
+                         "description": "organization-scoped services its environments may use"},
             "apps": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False, "required": ["id", "environments"],
                 "properties": {
@@ -66,6 +68,8 @@ SCHEMA = {
                             "appSecret": {"type": "string", "minLength": 8},
                             "defaultService": _ID,
                             "services": {"type": "array", "items": SERVICE_SCHEMA},
+                            "useServices": {"type": "array", "items": _ID,
+                                            "description": "organization-scoped services this environment uses"},
                         }}},
                 }}},
         }}}},
@@ -85,9 +89,15 @@ class Provider:
 
 @dataclass(frozen=True)
 class AuthService:
-    """One auth service, with the console's defaults for what it leaves out."""
+    """One auth service, with the console's defaults for what it leaves out.
+
+    It belongs to an environment, or to an organization (``scope``) whose environments
+    may use it: then a login through one app is good for the others (cross-app SSO).
+    """
 
     id: str
+    owner: str  # the environment's app key, or the organization's id
+    scope: str  # "environment" or "organization"
     name: str
     redirect_uris: tuple[str, ...]
     allowed_attributes: tuple[str, ...]
@@ -97,6 +107,11 @@ class AuthService:
     refresh: bool = True
     refresh_ttl: int = 1209600
     datalink_header_mapping: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Unique in the whole configuration (ids are unique only per owner)."""
+        return f"{self.scope}:{self.owner}/{self.id}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,10 @@ class Environment:
 
     def service(self, service_id: str | None) -> AuthService | None:
         return self.services.get(service_id or self.default_service)
+
+    def shares_login_with(self, service: AuthService) -> bool:
+        """Cross-app SSO: a token of this organization-scoped service is good in this environment."""
+        return service.scope == "organization" and self.services.get(service.id) is service
 
 
 @dataclass(frozen=True)
@@ -128,17 +147,25 @@ def load(path: str | Path = DEMO, variables: dict[str, str] | None = None, *,
     document.validate(SCHEMA)
     environments: dict[str, Environment] = {}
     for o, org in enumerate(document.data["organizations"]):
+        org_where = ("organizations", o)
+        shared = _services(document, org_where, org.get("services", []), provider_schemas,
+                           owner=org["id"], scope="organization")
         for a, app in enumerate(org["apps"]):
             for e, env in enumerate(app["environments"]):
-                where = ("organizations", o, "apps", a, "environments", e)
+                where = org_where + ("apps", a, "environments", e)
                 if env["appKey"] in environments:
                     raise document.error(where + ("appKey",), f"appKey {env['appKey']} is used twice")
-                services = {}
-                for s, raw in enumerate(env["services"]):
-                    if raw["id"] in services:
-                        raise document.error(where + ("services", s, "id"), f"service id {raw['id']} is used twice")
-                    _check_provider(document, where + ("services", s, "provider"), provider_schemas)
-                    services[raw["id"]] = _service(raw)
+                services = _services(document, where, env["services"], provider_schemas,
+                                     owner=env["appKey"], scope="environment")
+                for u, used in enumerate(env.get("useServices", [])):
+                    if used not in shared:
+                        raise document.error(where + ("useServices", u),
+                                             f"{used} is not a service of organization {org['id']} "
+                                             f"({', '.join(shared) or 'it has none'})")
+                    if used in services:
+                        raise document.error(where + ("useServices", u),
+                                             f"{used} is also the id of one of this environment's own services")
+                    services[used] = shared[used]
                 if env["defaultService"] not in services:
                     raise document.error(where + ("defaultService",),
                                          f"defaultService {env['defaultService']} is not one of this "
@@ -149,6 +176,17 @@ def load(path: str | Path = DEMO, variables: dict[str, str] | None = None, *,
     return MicConfig(environments)
 
 
+def _services(document: yamlfile.Document, where: tuple, raws: list[dict[str, Any]],
+              provider_schemas: Mapping[str, dict], *, owner: str, scope: str) -> dict[str, AuthService]:
+    services: dict[str, AuthService] = {}
+    for s, raw in enumerate(raws):
+        if raw["id"] in services:
+            raise document.error(where + ("services", s, "id"), f"service id {raw['id']} is used twice")
+        _check_provider(document, where + ("services", s, "provider"), provider_schemas)
+        services[raw["id"]] = _service(raw, owner, scope)
+    return services
+
+
 def _check_provider(document: yamlfile.Document, at: tuple, schemas: Mapping[str, dict]) -> None:
     kind = document.get(at)["type"]
     if kind not in schemas:
@@ -157,13 +195,13 @@ def _check_provider(document: yamlfile.Document, at: tuple, schemas: Mapping[str
     document.validate(schemas[kind], at=at)
 
 
-def _service(raw: dict[str, Any]) -> AuthService:
+def _service(raw: dict[str, Any], owner: str, scope: str) -> AuthService:
     provider = raw["provider"]
     optional = {key: raw[source] for source, key in (
         ("grantTtl", "grant_ttl"), ("tokenTtl", "token_ttl"), ("refresh", "refresh"),
         ("refreshTtl", "refresh_ttl"), ("datalinkHeaderMapping", "datalink_header_mapping")) if source in raw}
     return AuthService(
-        id=raw["id"], name=raw.get("name", raw["id"]), redirect_uris=tuple(raw["redirectUri"]),
+        id=raw["id"], owner=owner, scope=scope, name=raw.get("name", raw["id"]), redirect_uris=tuple(raw["redirectUri"]),
         allowed_attributes=tuple(raw["allowedAttributes"]),
         provider=Provider(provider["type"], provider.get("remoteService"), dict(provider.get("options", {}))),
         **optional)

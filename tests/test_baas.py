@@ -118,3 +118,31 @@ def test_no_session_no_data(fleet, http):
     for headers in ({}, kinvey("made-up"), {"Authorization": "Basic eDp5"}):
         response = http.get(f"{target.mic}/appdata/{target.app_key}/books", headers=headers)
         assert response.status_code == 401 and response.json()["error"] == "InvalidCredentials"
+
+
+def test_cross_app_sso_only_for_environments_that_use_the_organization_service(fleet, http):
+    target = fleet.target
+    start = http.get(f"{target.mic}/v3/oauth/auth", params={
+        "client_id": f"{target.app_key}.org-sso", "redirect_uri": target.redirect_uri, "response_type": "code"})
+    upstream = http.post(start.headers["location"], data={"username": "alice", "password": "wonderland"})
+    code = parse_qs(urlsplit(http.get(upstream.headers["location"]).headers["location"]).query)["code"][0]
+    sso_tokens = http.post(f"{target.mic}/v3/oauth/token", auth=(f"{target.app_key}.org-sso", target.app_secret),
+                           data={"grant_type": "authorization_code", "code": code,
+                                 "redirect_uri": target.redirect_uri}).json()
+    own_tokens = mic_tokens(fleet, http)  # through kid_demo's environment-scoped service
+    body = lambda tokens: {"_socialIdentity": {"kinveyAuth": tokens}}  # noqa: E731
+    outcomes = {
+        (app, secret, which): http.post(f"{target.mic}/user/{app}/login", auth=(app, secret),
+                                        json=body(tokens)).status_code
+        for app, secret in (("kid_second", "second-app-secret"), ("kid_own_login", "own-login-app-secret"),
+                            ("kid_outsider", "outsider-app-secret"))
+        for which, tokens in (("org-sso", sso_tokens), ("own", own_tokens))
+    }
+    assert outcomes == {
+        ("kid_second", "second-app-secret", "org-sso"): 200,   # same organization, uses org-sso
+        ("kid_second", "second-app-secret", "own"): 401,       # an environment-scoped service is never shared
+        ("kid_own_login", "own-login-app-secret", "org-sso"): 401,  # same organization, does not use it
+        ("kid_own_login", "own-login-app-secret", "own"): 401,
+        ("kid_outsider", "outsider-app-secret", "org-sso"): 401,    # another organization
+        ("kid_outsider", "outsider-app-secret", "own"): 401,
+    }

@@ -193,3 +193,23 @@ def test_a_pending_login_expires_on_the_clock(fleet, http):
     httpx2.post(f"{fleet.urls['mic']}/_control/clock", json={"advance": 601})
     late = http.get(upstream.headers["location"])
     assert late.status_code == 400 and late.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("useServices: [org-sso]\n            services:", "useServices: [nowhere]\n            services:",
+     "nowhere is not a service of organization demo-org"),
+    ("defaultService: org-sso", "defaultService: oauth2-code", "defaultService oauth2-code is not one of"),
+])
+def test_organization_services_are_checked_by_name(tmp_path, old, new, message):
+    path = tmp_path / "mic.yaml"
+    path.write_text(mic_reference.config.DEMO.read_text().replace(old, new, 1))
+    with pytest.raises(YamlError, match=message) as raised:
+        mic_reference.config.load(path, {"OAUTH2_IDP": "http://idp", "APP": "http://app"},
+                                  provider_schemas={k: v.PROVIDER_SCHEMA for k, v in available().items()})
+    assert raised.value.line is not None
+
+
+def test_a_service_outside_the_environments_reach_is_refused(fleet, http):
+    for client_id in ("kid_own_login.org-sso", "kid_second.oauth2-code", "kid_outsider.org-sso"):
+        response = start_login(fleet, http, client_id=client_id)
+        assert response.status_code in (400, 401) and response.json()["error"] == "invalid_client", client_id

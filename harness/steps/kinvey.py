@@ -21,20 +21,26 @@ class Kinvey(Step):
             "call": {"enum": CALLS},
             "collection": {"type": "string", "description": "for data calls (default: books)"},
             "authtoken": {"type": "string", "description": "default: the session of the last login"},
+            "app": {"type": "string", "description": "a peer app of the target (sso-peer, outsider) "
+                                                     "instead of the target's own app"},
         },
     }
 
     def run(self, ctx: RunContext) -> None:
         args = ctx.render(self.args)
-        base, app_key, call = ctx.target.baas, ctx.target.app_key, args["call"]
+        try:
+            app_key, app_secret = ctx.target.app_credentials(args.get("app"))
+        except KeyError as exc:
+            raise StepFailed(f"kinvey: {exc.args[0]}") from None
+        base, call = ctx.target.baas, args["call"]
         if call in ("login", "signup"):
             if "access_token" not in ctx.vars:
                 raise StepFailed("kinvey: no MIC tokens to log in with (run a token step first)")
             tokens = {k: ctx.vars[k] for k in ("access_token", "refresh_token") if k in ctx.vars}
-            body = {"_socialIdentity": {"kinveyAuth": {**tokens, "client_id": ctx.service.client_id(app_key),
+            body = {"_socialIdentity": {"kinveyAuth": {**tokens, "client_id": ctx.service.client_id(ctx.target.app_key),
                                                        "redirect_uri": ctx.target.redirect_uri}}}
             path = f"/user/{app_key}/login" if call == "login" else f"/user/{app_key}"
-            response = ctx.http.post(base + path, json=body, auth=(app_key, ctx.target.app_secret))
+            response = ctx.http.post(base + path, json=body, auth=(app_key, app_secret))
             ctx.reply = Reply.of(response)
             if response.status_code in (200, 201) and isinstance(ctx.reply.json, dict):
                 ctx.vars["authtoken"] = ctx.reply.json.get("_kmd", {}).get("authtoken")

@@ -66,8 +66,10 @@ def _valid(access_digest: str, environment_key: str) -> ValidToken:
         raise KinveyError(401, "InvalidCredentials", INVALID_CREDENTIALS,
                           "the MIC token is expired, revoked or unknown")
     if valid.client.environment.app_key != environment_key:
-        raise KinveyError(401, "InvalidCredentials", INVALID_CREDENTIALS,
-                          "the MIC token was issued for another app environment")
+        environment = _mic().clients.config.environment(environment_key)
+        if environment is None or not environment.shares_login_with(valid.client.service):
+            raise KinveyError(401, "InvalidCredentials", INVALID_CREDENTIALS,
+                              "the MIC token was issued for another app, through a service this one does not use")
     return valid
 
 

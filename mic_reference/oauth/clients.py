@@ -58,7 +58,7 @@ class MicClient(ClientMixin):
 class ClientDirectory:
     """Resolves a ``client_id`` to the environment and auth service it names."""
 
-    def __init__(self, config: MicConfig, connectors: dict[tuple[str, str], Any]) -> None:
+    def __init__(self, config: MicConfig, connectors: dict[str, Any]) -> None:
         self.config = config
         self.connectors = connectors
 
@@ -72,4 +72,4 @@ class ClientDirectory:
         service = environment.service(service_id or None)
         if service is None:
             return None
-        return MicClient(client_id, environment, service, self.connectors[(app_key, service.id)])
+        return MicClient(client_id, environment, service, self.connectors[service.key])
