@@ -51,7 +51,8 @@ class Runner:
         driver = None
         try:
             driver = self._driver(cell.driver)
-            ctx = RunContext(self.target, self.target.services[cell.service], driver, self.http)
+            ctx = RunContext(self.target, self.target.services[cell.service], driver, self.http,
+                             vars={"app_key": self.target.app_key, "app_redirect": self.target.redirect_uri})
             self._run_steps(cell, ctx, result)
         except StepFailed as exc:
             result.outcome = "failed"

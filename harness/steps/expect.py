@@ -50,6 +50,8 @@ class Expect(Step):
                                "present": _PATHS, "absent": _PATHS},
             },
             "page_contains": {"type": "string", "description": "text on the page the flow stopped at"},
+            "landed": {"enum": ["app", "page"],
+                       "description": "whether the flow reached the app's redirect URI or stopped on a page"},
             "save": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^(json|redirect)\\."},
                      "description": "name -> json.<path> or redirect.<param>, usable later as {{ name }}"},
             "cite": {"type": "string", "description": "the spec clause this enforces, e.g. RFC6749-4.1.2"},
@@ -96,12 +98,16 @@ class Expect(Step):
 
     @staticmethod
     def _check_landing(ctx: RunContext, args: dict[str, Any]) -> list[str]:
-        if "redirect" not in args and "page_contains" not in args:
+        if not {"redirect", "page_contains", "landed"} & set(args):
             return []
         landing = ctx.landing
         if landing is None:
             return ["expected a browser flow to check, but none ran"]
         problems = []
+        if args.get("landed") == "page" and landing.at_app:
+            problems.append(f"expected the flow to stop on a page, but it reached the app: {landing.url}")
+        if args.get("landed") == "app" and not landing.at_app:
+            problems.append(f"expected the flow to reach the app, but it stopped at {landing.url}")
         if "redirect" in args:
             if not landing.at_app:
                 return [f"expected a redirect to the app, but the flow stopped at {landing.url}"
