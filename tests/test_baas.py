@@ -1,28 +1,10 @@
 """The BaaS stand-in: sessions from MIC tokens, and the 401 that makes the SDKs refresh."""
 import base64
-from urllib.parse import parse_qs, urlsplit
-
 import httpx2
 import pytest
 
 INVALID = {"error": "InvalidCredentials",
            "description": "Invalid credentials. Please retry your request with correct credentials"}
-
-
-@pytest.fixture
-def http():
-    with httpx2.Client(follow_redirects=False) as client:
-        yield client
-
-
-def mic_tokens(fleet, http):
-    target = fleet.target
-    start = http.get(f"{target.mic}/v3/oauth/auth", params={
-        "client_id": target.app_key, "redirect_uri": target.redirect_uri, "response_type": "code"})
-    upstream = http.post(start.headers["location"], data={"username": "alice", "password": "wonderland"})
-    code = parse_qs(urlsplit(http.get(upstream.headers["location"]).headers["location"]).query)["code"][0]
-    return http.post(f"{target.mic}/v3/oauth/token", auth=(target.app_key, target.app_secret), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": target.redirect_uri}).json()
 
 
 def kinvey_login(fleet, http, tokens, secret=None, path="/login"):
@@ -37,8 +19,8 @@ def kinvey(authtoken):
     return {"Authorization": f"Kinvey {authtoken}"}
 
 
-def test_first_login_creates_the_user_with_the_allowed_attributes(fleet, http):
-    tokens = mic_tokens(fleet, http)
+def test_first_login_creates_the_user_with_the_allowed_attributes(fleet, http, code_tokens):
+    tokens = code_tokens()
     first = kinvey_login(fleet, http, tokens)
     assert first.status_code == 200, first.text
     user = first.json()
@@ -52,21 +34,21 @@ def test_first_login_creates_the_user_with_the_allowed_attributes(fleet, http):
 
 
 @pytest.mark.parametrize("secret, tokens", [("wrong-secret", None), (None, {"access_token": "bogus"})])
-def test_bad_app_credentials_or_mic_token_are_invalid_credentials(fleet, http, secret, tokens):
-    response = kinvey_login(fleet, http, tokens or mic_tokens(fleet, http), secret=secret)
+def test_bad_app_credentials_or_mic_token_are_invalid_credentials(fleet, http, code_tokens, secret, tokens):
+    response = kinvey_login(fleet, http, tokens or code_tokens(), secret=secret)
     assert response.status_code == 401 and {k: response.json()[k] for k in INVALID} == INVALID
 
 
-def test_a_body_without_kinvey_auth_is_refused_clearly(fleet, http):
+def test_a_body_without_kinvey_auth_is_refused_clearly(fleet, http, code_tokens):
     target = fleet.target
     response = http.post(f"{target.mic}/user/{target.app_key}/login", auth=(target.app_key, target.app_secret),
                          json={"username": "alice"})
     assert response.status_code == 400 and response.json()["error"] == "IncompleteRequestBody"
 
 
-def test_session_lives_while_its_mic_token_does_then_the_sdk_refresh_dance_works(fleet, http):
+def test_session_lives_while_its_mic_token_does_then_the_sdk_refresh_dance_works(fleet, http, code_tokens):
     target = fleet.target
-    tokens = mic_tokens(fleet, http)
+    tokens = code_tokens()
     authtoken = kinvey_login(fleet, http, tokens).json()["_kmd"]["authtoken"]
     assert http.get(f"{target.mic}/appdata/{target.app_key}/books", headers=kinvey(authtoken)).json() == []
     httpx2.post(f"{fleet.urls['mic']}/_control/clock", json={"advance": 3600})
@@ -78,17 +60,17 @@ def test_session_lives_while_its_mic_token_does_then_the_sdk_refresh_dance_works
     assert http.get(f"{target.mic}/appdata/{target.app_key}/books", headers=kinvey(fresh)).status_code == 200
 
 
-def test_logout_ends_the_session(fleet, http):
+def test_logout_ends_the_session(fleet, http, code_tokens):
     target = fleet.target
-    authtoken = kinvey_login(fleet, http, mic_tokens(fleet, http)).json()["_kmd"]["authtoken"]
+    authtoken = kinvey_login(fleet, http, code_tokens()).json()["_kmd"]["authtoken"]
     assert http.get(f"{target.mic}/user/{target.app_key}/_me", headers=kinvey(authtoken)).status_code == 200
     assert http.post(f"{target.mic}/user/{target.app_key}/_logout", headers=kinvey(authtoken)).status_code == 204
     assert http.get(f"{target.mic}/user/{target.app_key}/_me", headers=kinvey(authtoken)).status_code == 401
 
 
-def test_a_revoked_mic_token_kills_its_sessions(fleet, http):
+def test_a_revoked_mic_token_kills_its_sessions(fleet, http, code_tokens):
     target = fleet.target
-    tokens = mic_tokens(fleet, http)
+    tokens = code_tokens()
     authtoken = kinvey_login(fleet, http, tokens).json()["_kmd"]["authtoken"]
     refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     http.post(f"{target.mic}/oauth/token", auth=(target.app_key, target.app_secret), data=refresh)
@@ -96,9 +78,9 @@ def test_a_revoked_mic_token_kills_its_sessions(fleet, http):
     assert http.get(f"{target.mic}/user/{target.app_key}/_me", headers=kinvey(authtoken)).status_code == 401
 
 
-def test_data_link_headers_carry_the_upstream_token_base64_encoded(fleet, http):
+def test_data_link_headers_carry_the_upstream_token_base64_encoded(fleet, http, code_tokens):
     target = fleet.target
-    authtoken = kinvey_login(fleet, http, mic_tokens(fleet, http)).json()["_kmd"]["authtoken"]
+    authtoken = kinvey_login(fleet, http, code_tokens()).json()["_kmd"]["authtoken"]
     headers = http.get(f"{target.mic}/appdata/{target.app_key}/datalink-echo", headers=kinvey(authtoken)).json()
     assert headers["headers"]["X-User-Email"] == "alice@example.com"
     upstream_token = base64.b64decode(headers["headers"]["X-Kinvey-Auth"]).decode()
@@ -106,30 +88,24 @@ def test_data_link_headers_carry_the_upstream_token_base64_encoded(fleet, http):
     assert me.status_code == 200 and me.json()["id"] == "u-alice"
 
 
-def test_signup_creates_once(fleet, http):
-    tokens = mic_tokens(fleet, http)
+def test_signup_creates_once(fleet, http, code_tokens):
+    tokens = code_tokens()
     created = kinvey_login(fleet, http, tokens, path="")
     assert created.status_code == 201
     assert kinvey_login(fleet, http, tokens, path="").json()["error"] == "UserAlreadyExists"
 
 
-def test_no_session_no_data(fleet, http):
+def test_no_session_no_data(fleet, http, code_tokens):
     target = fleet.target
     for headers in ({}, kinvey("made-up"), {"Authorization": "Basic eDp5"}):
         response = http.get(f"{target.mic}/appdata/{target.app_key}/books", headers=headers)
         assert response.status_code == 401 and response.json()["error"] == "InvalidCredentials"
 
 
-def test_cross_app_sso_only_for_environments_that_use_the_organization_service(fleet, http):
+def test_cross_app_sso_only_for_environments_that_use_the_organization_service(fleet, http, code_tokens):
     target = fleet.target
-    start = http.get(f"{target.mic}/v3/oauth/auth", params={
-        "client_id": f"{target.app_key}.org-sso", "redirect_uri": target.redirect_uri, "response_type": "code"})
-    upstream = http.post(start.headers["location"], data={"username": "alice", "password": "wonderland"})
-    code = parse_qs(urlsplit(http.get(upstream.headers["location"]).headers["location"]).query)["code"][0]
-    sso_tokens = http.post(f"{target.mic}/v3/oauth/token", auth=(f"{target.app_key}.org-sso", target.app_secret),
-                           data={"grant_type": "authorization_code", "code": code,
-                                 "redirect_uri": target.redirect_uri}).json()
-    own_tokens = mic_tokens(fleet, http)  # through kid_demo's environment-scoped service
+    sso_tokens = code_tokens(f"{target.app_key}.org-sso")
+    own_tokens = code_tokens()  # through kid_demo's environment-scoped service
     body = lambda tokens: {"_socialIdentity": {"kinveyAuth": tokens}}  # noqa: E731
     outcomes = {
         (app, secret, which): http.post(f"{target.mic}/user/{app}/login", auth=(app, secret),

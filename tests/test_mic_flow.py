@@ -9,12 +9,6 @@ from mic_reference.connectors import available
 from plumbing.yamlfile import YamlError
 
 
-@pytest.fixture
-def http():
-    with httpx2.Client(follow_redirects=False) as client:
-        yield client
-
-
 def mic_app(fleet):
     """The MIC's Flask app inside the fleet, to look at what it stored."""
     app = fleet.fleet.app("mic")

@@ -1,30 +1,7 @@
 """Refresh (RFC 6749 6): rotation, reuse detection, TTLs on the clock, upstream refresh, restarts."""
-from urllib.parse import parse_qs, urlsplit
-
 import httpx2
-import pytest
 
 import mic_reference
-
-
-@pytest.fixture
-def http():
-    with httpx2.Client(follow_redirects=False) as client:
-        yield client
-
-
-def login(fleet, http):
-    """Tokens of the refresh-enabled service (authorization code through the mock IdP)."""
-    target = fleet.target
-    start = http.get(f"{target.mic}/v3/oauth/auth", params={
-        "client_id": target.app_key, "redirect_uri": target.redirect_uri, "response_type": "code"})
-    upstream = http.post(start.headers["location"], data={"username": "alice", "password": "wonderland"})
-    landing = http.get(upstream.headers["location"])
-    code = parse_qs(urlsplit(landing.headers["location"]).query)["code"][0]
-    tokens = http.post(f"{target.mic}/v3/oauth/token", auth=(target.app_key, target.app_secret), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": target.redirect_uri})
-    assert tokens.status_code == 200, tokens.text
-    return tokens.json()
 
 
 def refresh(fleet, http, refresh_token, redirect_uri="undefined", path="/oauth/token"):
@@ -42,8 +19,8 @@ def vault_of(fleet):
     return fleet.fleet.app("mic").extensions["mic"].vault
 
 
-def test_refresh_rotates_on_every_use_as_the_sdks_send_it(fleet, http):
-    first = login(fleet, http)
+def test_refresh_rotates_on_every_use_as_the_sdks_send_it(fleet, http, code_tokens):
+    first = code_tokens()
     second = refresh(fleet, http, first["refresh_token"])  # js/node SDKs: unversioned, redirect_uri=undefined
     assert second.status_code == 200, second.text
     body = second.json()
@@ -52,8 +29,8 @@ def test_refresh_rotates_on_every_use_as_the_sdks_send_it(fleet, http):
     assert third.status_code == 200
 
 
-def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(fleet, http):
-    first = login(fleet, http)
+def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(fleet, http, code_tokens):
+    first = code_tokens()
     second = refresh(fleet, http, first["refresh_token"]).json()
     reuse = refresh(fleet, http, first["refresh_token"])
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
@@ -63,8 +40,8 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(fleet, http):
     assert refresh(fleet, http, second["refresh_token"]).json()["error"] == "invalid_grant"
 
 
-def test_access_and_refresh_tokens_expire_on_the_clock(fleet, http):
-    tokens = login(fleet, http)
+def test_access_and_refresh_tokens_expire_on_the_clock(fleet, http, code_tokens):
+    tokens = code_tokens()
     vault = vault_of(fleet)
     advance(fleet, 3600)
     assert vault.find_token(tokens["access_token"]).is_expired()
@@ -73,8 +50,8 @@ def test_access_and_refresh_tokens_expire_on_the_clock(fleet, http):
     assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
 
 
-def test_an_expired_upstream_token_is_refreshed_upstream_first(fleet, http):
-    tokens = login(fleet, http)
+def test_an_expired_upstream_token_is_refreshed_upstream_first(fleet, http, code_tokens):
+    tokens = code_tokens()
     idp = fleet.urls["oauth2-idp"]
     since = httpx2.get(f"{idp}/_control/requests").json()["requests"][-1]["seq"]
     rotated = refresh(fleet, http, tokens["refresh_token"])
@@ -91,8 +68,8 @@ def test_an_expired_upstream_token_is_refreshed_upstream_first(fleet, http):
                .json()["requests"]) == 1
 
 
-def test_an_upstream_refusal_fails_the_refresh_and_the_login(fleet, http):
-    tokens = login(fleet, http)
+def test_an_upstream_refusal_fails_the_refresh_and_the_login(fleet, http, code_tokens):
+    tokens = code_tokens()
     advance(fleet, 3601)
     httpx2.post(f"{fleet.urls['oauth2-idp']}/_control/faults", json={
         "path": "/oauth/token", "status": 400, "body": {"error": "invalid_grant"}})
@@ -102,15 +79,15 @@ def test_an_upstream_refusal_fails_the_refresh_and_the_login(fleet, http):
     assert vault_of(fleet).find_token(tokens["access_token"]).is_revoked()
 
 
-def test_refresh_on_a_service_without_refresh_is_unauthorized_client(fleet, http):
+def test_refresh_on_a_service_without_refresh_is_unauthorized_client(fleet, http, code_tokens):
     target = fleet.target
     response = http.post(f"{target.mic}/oauth/token", auth=("kid_demo.oauth2-password", target.app_secret),
                          data={"grant_type": "refresh_token", "refresh_token": "whatever"})
     assert response.json()["error"] == "unauthorized_client"
 
 
-def test_a_restarted_mic_honours_what_it_issued(fleet, http):
-    tokens = login(fleet, http)
+def test_a_restarted_mic_honours_what_it_issued(fleet, http, code_tokens):
+    tokens = code_tokens()
     restarted = mic_reference.create_app(clock=fleet.clock, test_mode=True, database_url=fleet.database_url,
                                          vault_keys=fleet.vault_keys,
                                          variables={"OAUTH2_IDP": fleet.urls["oauth2-idp"], "APP": fleet.urls["app"]})

@@ -1,16 +1,9 @@
 """MIC's own login: the SDKs' temp_login_uri flow and the login page, for password-checking services."""
 from urllib.parse import parse_qs, urlsplit
 
-import httpx2
 import pytest
 
 SERVICE = "kid_demo.oauth2-password"
-
-
-@pytest.fixture
-def http():
-    with httpx2.Client(follow_redirects=False) as client:
-        yield client
 
 
 def ask(fleet, http, as_json=False, version="/v3", **overrides):

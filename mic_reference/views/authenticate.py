@@ -11,10 +11,9 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from flask import Blueprint, jsonify, request, url_for
 
-from .. import upstream
-from ..connectors.capabilities import ConnectorError, PasswordLogin
+from ..connectors.capabilities import PasswordLogin
 from ..oauth.errors import json_error
-from .common import VERSION_PREFIXES, connector_refusal, mic, remember, resumed_request
+from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request
 
 bp = Blueprint("authenticate", __name__)
 
@@ -50,8 +49,7 @@ def _check_basic_auth(client) -> None:
 
 
 def authenticate(ref: str):
-    server, vault = mic().server, mic().vault
-    pending = vault.take_pending(ref)
+    pending = mic().vault.take_pending(ref)
     if pending is None or pending.callback_url is not None:
         return jsonify(error="invalid_request", debug="",
                        error_description="This login is unknown, expired or already done; start again."), 400
@@ -59,17 +57,9 @@ def authenticate(ref: str):
         if name in request.form and request.form[name] != pending.params.get(name):
             return jsonify(error="invalid_request", debug="",
                            error_description=f"{name} differs from the one this login began with."), 400
-    resumed = resumed_request(pending.params)
-    try:
-        grant = server.get_consent_grant(request=resumed)
-        identity = grant.client.connector.password_login(request.form.get("username", ""),
-                                                         request.form.get("password", ""))
-    except OAuth2Error as error:
-        return server.handle_error_response(resumed, error)
-    except ConnectorError as exc:
-        return connector_refusal(resumed, exc)
-    login = vault.open_grant(identity, upstream.expires_at(identity, vault.clock.now()))
-    return server.create_authorization_response(request=resumed, grant_user=login, grant=grant)
+    username, password = request.form.get("username", ""), request.form.get("password", "")
+    return finish_login(resumed_request(pending.params),
+                        lambda connector: connector.password_login(username, password))
 
 
 for prefix in VERSION_PREFIXES:

@@ -13,9 +13,8 @@ from urllib.parse import urlsplit
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from .. import upstream
-from ..connectors.capabilities import ConnectorError, RedirectLogin
-from .common import VERSION_PREFIXES, connector_refusal, mic, remember, resumed_request
+from ..connectors.capabilities import RedirectLogin
+from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request
 
 bp = Blueprint("authorize", __name__, template_folder="../templates")
 
@@ -34,25 +33,16 @@ def authorize():
     ref = remember(params, None)
     return render_template("login.html", action=url_for("authenticate.authenticate", ref=ref),
                            client_id=params["client_id"], redirect_uri=params.get("redirect_uri", ""),
-                           service=grant.client.service.name, error=None)
+                           service=grant.client.service.name)
 
 
 def upstream_callback():
-    server, vault = mic().server, mic().vault
-    pending = vault.take_pending(request.args.get("state", ""))
+    pending = mic().vault.take_pending(request.args.get("state", ""))
     if pending is None or pending.callback_url is None or urlsplit(pending.callback_url).path != request.path:
         return jsonify(error="invalid_request", error_description="This login is unknown, expired or already done; "
                                                                   "start again from the app.", debug=""), 400
-    resumed = resumed_request(pending.params)
-    try:
-        grant = server.get_consent_grant(request=resumed)
-        identity = grant.client.connector.complete(request.args.to_dict(), pending.callback_url)
-    except OAuth2Error as error:
-        return server.handle_error_response(resumed, error)
-    except ConnectorError as exc:
-        return connector_refusal(resumed, exc)
-    login = vault.open_grant(identity, upstream.expires_at(identity, vault.clock.now()))
-    return server.create_authorization_response(request=resumed, grant_user=login, grant=grant)
+    return finish_login(resumed_request(pending.params),
+                        lambda connector: connector.complete(request.args.to_dict(), pending.callback_url))
 
 
 for prefix in VERSION_PREFIXES:

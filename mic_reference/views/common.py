@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import Response, current_app, request
 
-from ..connectors.capabilities import ConnectorError
+from .. import upstream
+from ..connectors.capabilities import ConnectorError, Identity
 from ..oauth.clients import ClientDirectory
 from ..oauth.errors import UpstreamError
 from ..oauth.server import MicAuthorizationServer
@@ -40,12 +42,25 @@ def resumed_request(params: Mapping[str, str]) -> OAuth2Request:
     return resumed
 
 
-def connector_refusal(resumed: OAuth2Request, exc: ConnectorError) -> Response:
-    """The connector's refusal as an error redirect to the app (RFC 6749 4.1.2.1), state echoed."""
-    params = resumed.payload.data
-    error = UpstreamError(exc.error, exc.description, exc.debug, redirect_uri=params.get("redirect_uri"))
-    error.state = params.get("state")
-    return mic().server.handle_error_response(resumed, error)
+def finish_login(resumed: OAuth2Request, log_in: Callable[[Any], Identity]) -> Response:
+    """Check the stored request again, log the user in with ``log_in(connector)``, issue the code.
+
+    A connector's refusal goes back to the app as an error redirect (RFC 6749 4.1.2.1),
+    with the app's state echoed.
+    """
+    server, vault = mic().server, mic().vault
+    try:
+        grant = server.get_consent_grant(request=resumed)
+        identity = log_in(grant.client.connector)
+    except OAuth2Error as error:
+        return server.handle_error_response(resumed, error)
+    except ConnectorError as exc:
+        params = resumed.payload.data
+        error = UpstreamError(exc.error, exc.description, exc.debug, redirect_uri=params.get("redirect_uri"))
+        error.state = params.get("state")
+        return server.handle_error_response(resumed, error)
+    login = vault.open_grant(identity, upstream.expires_at(identity, vault.clock.now()))
+    return server.create_authorization_response(request=resumed, grant_user=login, grant=grant)
 
 
 def remember(params: Mapping[str, str], callback_url: str | None) -> str:
