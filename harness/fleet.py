@@ -5,6 +5,7 @@ moves it for every server.
 """
 from __future__ import annotations
 
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ class EmbeddedFleet:
     fleet: Fleet = field(default_factory=Fleet)
     target: targets.Target | None = None
     vault_keys: str = field(default_factory=lambda: Keyring.generate().spec(), repr=False)
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     _workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
@@ -41,7 +43,7 @@ class EmbeddedFleet:
         self._workdir = tempfile.TemporaryDirectory(prefix="mic-fleet-")
         self.fleet.add("mic", lambda urls: mic_reference.create_app(
             clock=clock, test_mode=True, variables=_variables(urls),
-            database_url=self.database_url, vault_keys=self.vault_keys))
+            database_url=self.database_url, vault_keys=self.vault_keys, admin_token=self.admin_token))
         self.fleet.add("oauth2-idp", lambda urls: oauth2_idp.create_app(
             clock=clock, test_mode=True, variables={"MIC": urls["mic"]}))
         self.fleet.add("app", lambda urls: demo_app.create_app(urls["mic"]))

@@ -30,4 +30,6 @@ def render(fleet: EmbeddedFleet) -> str:
         _table("Demo apps", ("app key", "app secret", "redirect uri"), apps),
         _table("Auth services", ("client_id", "connector", "capabilities", "try it in a browser"), services),
         _table("Test users", ("username", "password"), users),
+        _table("Admin API (the Service Catalog)", ("url", "authorization"),
+               [(f"{target.mic}/admin/config", f"Bearer {fleet.admin_token}")]),
     ])

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from plumbing import control
 from plumbing.clock import Clock, SystemClock
 
+from . import admin
 from . import config as mic_config
 from . import connectors
 from .connectors.capabilities import RedirectLogin
@@ -33,26 +34,26 @@ DEFAULT_DATABASE = "sqlite:///mic-reference.sqlite3"
 
 def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = None,
                test_mode: bool = False, variables: dict[str, str] | None = None,
-               database_url: str | None = None, vault_keys: str | None = None) -> Flask:
+               database_url: str | None = None, vault_keys: str | None = None,
+               admin_token: str | None = None) -> Flask:
     """The MIC as a WSGI app; ``variables`` fill ``${NAME}`` in the configuration.
 
     The vault lives at ``database_url`` (else ``$MIC_DATABASE_URL``; else, in test mode,
     in memory, and otherwise ``sqlite:///mic-reference.sqlite3``), sealed with
     ``vault_keys`` (else ``$MIC_VAULT_KEYS``; a test-mode MIC without keys makes one up).
+    The admin API (the console's Service Catalog) answers to ``admin_token`` (else
+    ``$MIC_ADMIN_TOKEN``) as a Bearer token, and does not exist without one.
     """
     clock = clock or SystemClock()
-    types = connectors.available()
-    settings = mic_config.load(config, variables,
-                               provider_schemas={name: t.PROVIDER_SCHEMA for name, t in types.items()})
+    settings = mic_config.load(config, variables, provider_schemas=connectors.provider_schemas())
     upstream = httpx2.HTTPTransport()  # one connection pool for every connector's upstream calls
-    services = {service.key: service for env in settings.environments.values() for service in env.services.values()}
-    built = {key: types[service.provider.type].build(service, upstream) for key, service in services.items()}
+    built = connectors.build_all(settings, upstream)
 
     vault = Vault(_database_url(database_url, test_mode), _keyring(vault_keys, test_mode), clock)
 
     app = Flask(__name__)
     clients = ClientDirectory(settings, built)
-    app.extensions["mic"] = Mic(oauth_server.build(app, clients, vault), clients, vault)
+    app.extensions["mic"] = Mic(oauth_server.build(app, clients, vault), clients, vault, upstream)
     app.register_blueprint(authorize.bp)
     app.register_blueprint(authenticate.bp)
     app.register_blueprint(token.bp)
@@ -61,6 +62,10 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     authorize.add_callback_routes(app, {c.callback_path for c in built.values() if isinstance(c, RedirectLogin)})
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    admin_token = admin_token or os.environ.get("MIC_ADMIN_TOKEN")
+    if admin_token:
+        app.extensions["mic_admin_token"] = admin_token
+        app.register_blueprint(admin.bp)
     if test_mode:
         control.install(app, clock)
     return app

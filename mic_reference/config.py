@@ -29,7 +29,7 @@ SERVICE_SCHEMA = {
         "refresh": {"type": "boolean"},
         "refreshTtl": _TTL,
         "allowedAttributes": {"type": "array", "items": {"type": "string"},
-                              "allOf": [{"contains": {"const": "id"}}, {"contains": {"const": "audience"}}]},
+                              "description": "must include id and audience"},
         "datalinkHeaderMapping": {"type": "object", "additionalProperties": {"type": "string"}},
         "provider": {
             "type": "object",
@@ -135,6 +135,8 @@ class Environment:
 @dataclass(frozen=True)
 class MicConfig:
     environments: dict[str, Environment]
+    #: the configuration as written (YAML, or as the admin API last edited it)
+    document: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def environment(self, app_key: str) -> Environment | None:
         return self.environments.get(app_key)
@@ -143,7 +145,11 @@ class MicConfig:
 def load(path: str | Path = DEMO, variables: dict[str, str] | None = None, *,
          provider_schemas: Mapping[str, dict]) -> MicConfig:
     """The configuration in ``path``; each provider block is checked by its connector type's schema."""
-    document = yamlfile.load(path, variables or {})
+    return from_document(yamlfile.load(path, variables or {}), provider_schemas=provider_schemas)
+
+
+def from_document(document: yamlfile.Document, *, provider_schemas: Mapping[str, dict]) -> MicConfig:
+    """A configuration from a parsed document; mistakes name the place (file and line when known)."""
     document.validate(SCHEMA)
     environments: dict[str, Environment] = {}
     for o, org in enumerate(document.data["organizations"]):
@@ -173,7 +179,7 @@ def load(path: str | Path = DEMO, variables: dict[str, str] | None = None, *,
                 environments[env["appKey"]] = Environment(
                     name=env.get("name", env["appKey"]), app_key=env["appKey"], app_secret=env["appSecret"],
                     default_service=env["defaultService"], services=services, app_id=app["id"], org_id=org["id"])
-    return MicConfig(environments)
+    return MicConfig(environments, document.data)
 
 
 def _services(document: yamlfile.Document, where: tuple, raws: list[dict[str, Any]],
@@ -182,6 +188,10 @@ def _services(document: yamlfile.Document, where: tuple, raws: list[dict[str, An
     for s, raw in enumerate(raws):
         if raw["id"] in services:
             raise document.error(where + ("services", s, "id"), f"service id {raw['id']} is used twice")
+        missing = [name for name in ("id", "audience") if name not in raw["allowedAttributes"]]
+        if missing:
+            raise document.error(where + ("services", s, "allowedAttributes"),
+                                 f"allowedAttributes must include id and audience (missing: {', '.join(missing)})")
         _check_provider(document, where + ("services", s, "provider"), provider_schemas)
         services[raw["id"]] = _service(raw, owner, scope)
     return services

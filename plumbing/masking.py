@@ -9,7 +9,7 @@ import hashlib
 from typing import Any
 
 SECRET_NAMES = frozenset({
-    "password", "client_secret", "app_secret", "appsecret", "secret", "code",
+    "password", "client_secret", "clientsecret", "app_secret", "appsecret", "secret", "code",
     "code_verifier", "access_token", "refresh_token", "id_token", "token",
     "authtoken", "wrap_password", "wrap_access_token", "x-auth-key",
 })

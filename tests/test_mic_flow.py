@@ -176,9 +176,11 @@ def test_configuration_errors_name_the_file_line_and_field(tmp_path):
 def test_allowed_attributes_must_include_id_and_audience(tmp_path):
     path = tmp_path / "mic.yaml"
     path.write_text(mic_reference.config.DEMO.read_text().replace("[id, audience, email, name]", "[email]"))
-    with pytest.raises(YamlError, match="allowedAttributes"):
+    with pytest.raises(YamlError, match=r"allowedAttributes must include id and audience \(missing: id, audience\)"
+                       ) as raised:
         mic_reference.config.load(path, {"OAUTH2_IDP": "http://idp", "APP": "http://app"},
                                   provider_schemas={k: v.PROVIDER_SCHEMA for k, v in available().items()})
+    assert raised.value.line is not None
 
 
 def test_a_pending_login_expires_on_the_clock(fleet, http):

@@ -13,6 +13,12 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.metadata import entry_points
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx2
+
+    from ..config import MicConfig
 
 GROUP = "mic_reference.connectors"
 
@@ -21,3 +27,14 @@ GROUP = "mic_reference.connectors"
 def available() -> dict[str, ModuleType]:
     """Every installed connector type, by provider type name."""
     return {ep.name: ep.load() for ep in entry_points(group=GROUP)}
+
+
+def provider_schemas() -> dict[str, dict]:
+    return {name: module.PROVIDER_SCHEMA for name, module in available().items()}
+
+
+def build_all(config: "MicConfig", transport: "httpx2.BaseTransport") -> dict[str, object]:
+    """A connector for every service of the configuration, by the service's key."""
+    types = available()
+    services = {s.key: s for env in config.environments.values() for s in env.services.values()}
+    return {key: types[service.provider.type].build(service, transport) for key, service in services.items()}

@@ -56,20 +56,31 @@ class MicClient(ClientMixin):
 
 
 class ClientDirectory:
-    """Resolves a ``client_id`` to the environment and auth service it names."""
+    """Resolves a ``client_id`` to the environment and auth service it names.
+
+    The configuration and its connectors are swapped together, at once, when the
+    admin API changes a service; a request sees the old pair or the new one.
+    """
 
     def __init__(self, config: MicConfig, connectors: dict[str, Any]) -> None:
-        self.config = config
-        self.connectors = connectors
+        self._state = (config, connectors)
+
+    @property
+    def config(self) -> MicConfig:
+        return self._state[0]
+
+    def reconfigure(self, config: MicConfig, connectors: dict[str, Any]) -> None:
+        self._state = (config, connectors)
 
     def __call__(self, client_id: str | None) -> MicClient | None:
         if not client_id:
             return None
+        config, connectors = self._state
         app_key, _, service_id = client_id.partition(".")
-        environment = self.config.environment(app_key)
+        environment = config.environment(app_key)
         if environment is None:
             return None
         service = environment.service(service_id or None)
         if service is None:
             return None
-        return MicClient(client_id, environment, service, self.connectors[service.key])
+        return MicClient(client_id, environment, service, connectors[service.key])

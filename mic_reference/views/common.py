@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+import httpx2
 from flask import Response, current_app, request
 
 from .. import upstream
@@ -29,6 +30,7 @@ class Mic:
     server: MicAuthorizationServer
     clients: ClientDirectory
     vault: Vault
+    upstream: httpx2.BaseTransport  # the connectors' shared connection pool
 
 
 def mic() -> Mic:

@@ -1,0 +1,99 @@
+"""The admin API edits auth services at run time, refusing invalid ones with the field named."""
+import copy
+
+import httpx2
+import pytest
+
+import mic_reference
+from mic_reference.vault import Keyring
+
+
+@pytest.fixture
+def admin(fleet):
+    with httpx2.Client(base_url=f"{fleet.urls['mic']}/admin",
+                       headers={"Authorization": f"Bearer {fleet.admin_token}"}) as client:
+        yield client
+
+
+def password_grant(fleet, client_id="kid_demo.oauth2-password"):
+    return httpx2.post(f"{fleet.target.mic}/v3/oauth/token", auth=(client_id, fleet.target.app_secret), data={
+        "grant_type": "password", "username": "alice", "password": "wonderland"})
+
+
+def test_the_admin_api_wants_its_token(fleet):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {fleet.admin_token}"}):
+        response = httpx2.get(f"{fleet.urls['mic']}/admin/config", headers=headers)
+        assert response.status_code == 401 and response.json()["error"] == "invalid_token"
+
+
+def test_without_an_admin_token_there_is_no_admin_api(monkeypatch):
+    monkeypatch.delenv("MIC_ADMIN_TOKEN", raising=False)
+    app = mic_reference.create_app(variables={"OAUTH2_IDP": "http://idp", "APP": "http://app"}, test_mode=True,
+                                   database_url="sqlite://", vault_keys=Keyring.generate().spec())
+    assert app.test_client().get("/admin/config", headers={"Authorization": "Bearer x"}).status_code == 404
+
+
+def test_secrets_are_masked_on_the_way_out(admin):
+    text = admin.get("/config").text
+    assert "demo-app-secret" not in text and "mic-demo-secret" not in text
+    service = admin.get("/environments/kid_demo/services/oauth2-password").json()
+    assert service["provider"]["options"]["clientSecret"].startswith("***")
+
+
+def test_a_changed_service_takes_effect_at_once_and_a_masked_secret_is_kept(fleet, admin):
+    service = admin.get("/environments/kid_demo/services/oauth2-password").json()
+    service["tokenTtl"] = 120
+    changed = admin.put("/environments/kid_demo/services/oauth2-password", json=service)
+    assert changed.status_code == 200, changed.text
+    tokens = password_grant(fleet)
+    assert tokens.status_code == 200 and tokens.json()["expires_in"] == 120  # upstream secret still right
+
+
+def password_grant_with_masked_secret_is_refused(fleet, admin, service):
+    """A mask is no secret: a new service given one cannot log in upstream (502, not a 500)."""
+    assert admin.put("/environments/kid_demo/services/second-password", json=service).status_code == 201
+    refused = password_grant(fleet, "kid_demo.second-password")
+    return refused.status_code == 502 and refused.json()["error"] == "server_error"
+
+
+def test_a_new_service_is_created_and_usable(fleet, admin):
+    service = copy.deepcopy(admin.get("/environments/kid_demo/services/oauth2-password").json())
+    service.pop("id")
+    assert password_grant_with_masked_secret_is_refused(fleet, admin, service)
+    service["provider"]["options"]["clientSecret"] = "mic-demo-secret"  # a new service needs the real secret
+    created = admin.put("/environments/kid_demo/services/second-password", json=service)
+    assert created.status_code == 200
+    assert password_grant(fleet, "kid_demo.second-password").status_code == 200
+    assert admin.delete("/environments/kid_demo/services/second-password").status_code == 204
+    assert password_grant(fleet, "kid_demo.second-password").json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.update(allowedAttributes=["email"]), "allowedAttributes must include id and audience"),
+    (lambda s: s["provider"].update(type="carrier-pigeon"), "unknown provider type 'carrier-pigeon'"),
+    (lambda s: s["provider"]["options"].pop("userIdAttribute"), "userIdAttribute"),
+    (lambda s: s.update(tokenTtl="an hour"), "tokenTtl"),
+    (lambda s: s.update(colour="blue"), "unknown key 'colour'"),
+    (lambda s: s.update(id="another-id"), "id: the body says another-id"),
+])
+def test_an_invalid_service_is_refused_with_the_field_named_and_nothing_changes(fleet, admin, change, message):
+    service = admin.get("/environments/kid_demo/services/oauth2-password").json()
+    change(service)
+    refused = admin.put("/environments/kid_demo/services/oauth2-password", json=service)
+    assert refused.status_code == 400 and message in refused.json()["error_description"], refused.text
+    assert password_grant(fleet).json()["expires_in"] == 3600
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/environments/kid_demo/services/oauth2-code", "defaultService oauth2-code is not one of"),
+    ("/organizations/demo-org/services/org-sso", "org-sso is not a service of organization demo-org"),
+])
+def test_a_service_in_use_cannot_be_deleted(admin, path, message):
+    refused = admin.delete(path)
+    assert refused.status_code == 400 and message in refused.json()["error_description"]
+
+
+def test_unknown_owners_and_services_are_404s(admin):
+    assert admin.get("/environments/kid_nobody/services").status_code == 404
+    assert admin.get("/organizations/demo-org/services/nothing").status_code == 404
+    assert admin.get("/environments/kid_demo/services").json()["useServices"] == ["org-sso"]
