@@ -31,6 +31,12 @@ SERVICE_SCHEMA = {
         "allowedAttributes": {"type": "array", "items": {"type": "string"},
                               "description": "must include id and audience"},
         "datalinkHeaderMapping": {"type": "object", "additionalProperties": {"type": "string"}},
+        "loginPage": {
+            "description": "MIC's own login page: styled by a custom CSS, or replaced by a hosted page",
+            "type": "object", "additionalProperties": False, "maxProperties": 1,
+            "properties": {"customCssUrl": {"type": "string", "pattern": "^https?://"},
+                           "hostedLoginPageUrl": {"type": "string", "pattern": "^https?://"}},
+        },
         "provider": {
             "type": "object",
             "additionalProperties": False,
@@ -107,6 +113,7 @@ class AuthService:
     refresh: bool = True
     refresh_ttl: int = 1209600
     datalink_header_mapping: dict[str, str] = field(default_factory=dict)
+    login_page: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -209,7 +216,8 @@ def _service(raw: dict[str, Any], owner: str, scope: str) -> AuthService:
     provider = raw["provider"]
     optional = {key: raw[source] for source, key in (
         ("grantTtl", "grant_ttl"), ("tokenTtl", "token_ttl"), ("refresh", "refresh"),
-        ("refreshTtl", "refresh_ttl"), ("datalinkHeaderMapping", "datalink_header_mapping")) if source in raw}
+        ("refreshTtl", "refresh_ttl"), ("datalinkHeaderMapping", "datalink_header_mapping"),
+        ("loginPage", "login_page")) if source in raw}
     return AuthService(
         id=raw["id"], owner=owner, scope=scope, name=raw.get("name", raw["id"]), redirect_uris=tuple(raw["redirectUri"]),
         allowed_attributes=tuple(raw["allowedAttributes"]),

@@ -23,6 +23,8 @@ class PendingLogin:
     params: Mapping[str, str]
     callback_url: str | None
     expires_at: float
+    #: for MIC's own login page: the digest of the CSRF token its form must carry
+    csrf_digest: str | None = None
 
 
 @dataclass

@@ -81,14 +81,3 @@ def test_wrong_basic_credentials_on_the_json_form_are_refused(fleet, http):
 def test_a_redirect_login_service_has_no_temp_login(fleet, http):
     response = ask(fleet, http, client_id="kid_demo")
     assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
-
-
-def test_the_browser_flow_of_a_password_service_shows_mics_own_login_page(fleet, http):
-    target = fleet.target
-    page = http.get(f"{target.mic}/v3/oauth/auth", params={
-        "client_id": SERVICE, "redirect_uri": target.redirect_uri, "response_type": "code", "state": "st"})
-    assert page.status_code == 200 and 'name="password"' in page.text
-    action = page.text.split('action="', 1)[1].split('"', 1)[0]
-    landing = http.post(target.mic + action, data={"client_id": SERVICE, "redirect_uri": target.redirect_uri,
-                                                   "username": "alice", "password": "wonderland"})
-    assert landing.status_code == 302 and query(landing)["state"] == ["st"] and "code" in query(landing)

@@ -75,8 +75,8 @@ class Vault:
 
     def put_pending(self, pending: PendingLogin) -> None:
         ref = digest(pending.ref)
-        key_id, sealed = self.keyring.seal({"params": dict(pending.params), "callback_url": pending.callback_url},
-                                           f"pending:{ref}")
+        key_id, sealed = self.keyring.seal({"params": dict(pending.params), "callback_url": pending.callback_url,
+                                            "csrf_digest": pending.csrf_digest}, f"pending:{ref}")
         with self.transaction() as db:
             db.execute(insert(schema.pending_logins).values(ref_digest=ref, expires_at=pending.expires_at,
                                                             key_id=key_id, sealed=sealed))
@@ -93,7 +93,7 @@ class Vault:
             return None
         data = self.keyring.open(row.key_id, row.sealed, f"pending:{ref_digest}")
         return PendingLogin(ref=ref, params=data["params"], callback_url=data["callback_url"],
-                            expires_at=row.expires_at)
+                            expires_at=row.expires_at, csrf_digest=data.get("csrf_digest"))
 
     # -- login grants -----------------------------------------------------------------
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 NONCE_BYTES = 12
 
@@ -55,6 +57,14 @@ class Keyring:
 
     def spec(self) -> str:
         return ",".join(f"{k}:{base64.b64encode(v).decode()}" for k, v in self.keys.items())
+
+    def derive(self, purpose: str, key_id: str | None = None) -> tuple[str, bytes]:
+        """A 32-byte key for another use (signing), derived from a vault key with HKDF."""
+        key_id = key_id or self.current
+        if key_id not in self.keys:
+            raise KeyError(key_id)
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
+        return key_id, hkdf.derive(self.keys[key_id])
 
     def seal(self, value: Any, associated: str) -> tuple[str, bytes]:
         nonce = secrets.token_bytes(NONCE_BYTES)

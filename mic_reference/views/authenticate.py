@@ -13,9 +13,11 @@ from flask import Blueprint, jsonify, request, url_for
 
 from ..connectors.capabilities import PasswordLogin
 from ..oauth.errors import json_error
+from ..records import PendingLogin
+from . import login_page
 from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request
 
-bp = Blueprint("authenticate", __name__)
+bp = Blueprint("authenticate", __name__, template_folder="../templates")
 
 _REQUEST_FIELDS = ("client_id", "redirect_uri", "response_type", "scope", "state",
                    "code_challenge", "code_challenge_method")
@@ -49,19 +51,42 @@ def _check_basic_auth(client) -> None:
 
 
 def authenticate(ref: str):
+    """Credentials for a pending login: from an SDK (temp_login_uri) or MIC's login page."""
     pending = mic().vault.take_pending(ref)
+    if pending is not None and pending.csrf_digest is not None and not login_page.csrf_ok(pending.csrf_digest):
+        return _unknown_login("This login form is not one MIC showed to this browser; start again from the app.")
+    return _complete(pending, hosted=False)
+
+
+def authenticate_hosted():
+    """Credentials posted by a hosted login page, with the signed reference it was given."""
+    ref = login_page.open_ref(mic().vault.keyring, request.form.get("login_ref", ""), mic().vault.clock.now())
+    return _complete(None if ref is None else mic().vault.take_pending(ref), hosted=True)
+
+
+def _complete(pending: PendingLogin | None, *, hosted: bool):
     if pending is None or pending.callback_url is not None:
-        return jsonify(error="invalid_request", debug="",
-                       error_description="This login is unknown, expired or already done; start again."), 400
+        return _unknown_login("This login is unknown, expired or already done; start again.")
     for name in ("client_id", "redirect_uri"):
         if name in request.form and request.form[name] != pending.params.get(name):
-            return jsonify(error="invalid_request", debug="",
-                           error_description=f"{name} differs from the one this login began with."), 400
+            return _unknown_login(f"{name} differs from the one this login began with.")
     username, password = request.form.get("username", ""), request.form.get("password", "")
-    return finish_login(resumed_request(pending.params),
-                        lambda connector: connector.password_login(username, password))
+    on_page = hosted or pending.csrf_digest is not None
 
+    def retry(client, refusal):
+        return login_page.show(client, pending.params, error="The username or password is not right.",
+                               username=username, status=401)
+
+    return finish_login(resumed_request(pending.params),
+                        lambda connector: connector.password_login(username, password),
+                        retry if on_page else None)
+
+
+def _unknown_login(description: str):
+    return jsonify(error="invalid_request", error_description=description, debug=""), 400
 
 for prefix in VERSION_PREFIXES:
     bp.add_url_rule(f"{prefix}/oauth/auth", endpoint=f"temp{prefix}", view_func=temp_login_uri, methods=["POST"])
 bp.add_url_rule("/oauth/authenticate/<ref>", endpoint="authenticate", view_func=authenticate, methods=["POST"])
+bp.add_url_rule("/oauth/authenticate", endpoint="authenticate_hosted", view_func=authenticate_hosted,
+                methods=["POST"])

@@ -11,12 +11,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, request
 
 from ..connectors.capabilities import RedirectLogin
+from . import login_page
 from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request
 
-bp = Blueprint("authorize", __name__, template_folder="../templates")
+bp = Blueprint("authorize", __name__)
 
 
 def authorize():
@@ -30,10 +31,7 @@ def authorize():
     if isinstance(connector, RedirectLogin):
         callback_url = request.host_url.rstrip("/") + connector.callback_path
         return redirect(connector.login_url(callback_url, remember(params, callback_url)), code=302)
-    ref = remember(params, None)
-    return render_template("login.html", action=url_for("authenticate.authenticate", ref=ref),
-                           client_id=params["client_id"], redirect_uri=params.get("redirect_uri", ""),
-                           service=grant.client.service.name)
+    return login_page.show(grant.client, params)
 
 
 def upstream_callback():

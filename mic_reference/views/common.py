@@ -44,11 +44,13 @@ def resumed_request(params: Mapping[str, str]) -> OAuth2Request:
     return resumed
 
 
-def finish_login(resumed: OAuth2Request, log_in: Callable[[Any], Identity]) -> Response:
+def finish_login(resumed: OAuth2Request, log_in: Callable[[Any], Identity],
+                 retry: Callable[[Any, ConnectorError], Response] | None = None) -> Response:
     """Check the stored request again, log the user in with ``log_in(connector)``, issue the code.
 
     A connector's refusal goes back to the app as an error redirect (RFC 6749 4.1.2.1),
-    with the app's state echoed.
+    with the app's state echoed; on a login page, wrong credentials are ``retry(client,
+    refusal)``'s to answer instead.
     """
     server, vault = mic().server, mic().vault
     try:
@@ -57,6 +59,8 @@ def finish_login(resumed: OAuth2Request, log_in: Callable[[Any], Identity]) -> R
     except OAuth2Error as error:
         return server.handle_error_response(resumed, error)
     except ConnectorError as exc:
+        if retry is not None and exc.error == "invalid_grant":
+            return retry(grant.client, exc)
         params = resumed.payload.data
         error = UpstreamError(exc.error, exc.description, exc.debug, redirect_uri=params.get("redirect_uri"))
         error.state = params.get("state")
@@ -65,10 +69,10 @@ def finish_login(resumed: OAuth2Request, log_in: Callable[[Any], Identity]) -> R
     return server.create_authorization_response(request=resumed, grant_user=login, grant=grant)
 
 
-def remember(params: Mapping[str, str], callback_url: str | None) -> str:
+def remember(params: Mapping[str, str], callback_url: str | None, csrf_digest: str | None = None) -> str:
     """Keep an authorization request until its login completes; the reference to it."""
     vault = mic().vault
     ref = secrets.token_hex(16)
     vault.put_pending(PendingLogin(ref=ref, params=dict(params), callback_url=callback_url,
-                                   expires_at=vault.clock.now() + LOGIN_TTL))
+                                   expires_at=vault.clock.now() + LOGIN_TTL, csrf_digest=csrf_digest))
     return ref
