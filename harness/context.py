@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
 
+from plumbing.clock import SystemClock
 from plumbing.masking import mask_fields
 
 from .target import Service, Target
@@ -74,6 +75,16 @@ class RunContext:
     vars: dict[str, Any] = field(default_factory=dict)
     reply: Reply | None = None
     landing: Landing | None = None
+    #: TOTP secrets enrolled during this run, by (service, username); they outlive a cell
+    enrolled: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def now(self) -> float:
+        """The target's time: its (virtual) clock when it has one, else this machine's."""
+        if self.target.clocks:
+            response = self.http.get(f"{self.target.surfaces[self.target.clocks[0]]}/_control/clock")
+            if response.status_code == 200:
+                return float(response.json()["now"])
+        return SystemClock().now()
 
     def render(self, value: Any) -> Any:
         """``{{ name }}`` in strings replaced by values captured by earlier steps."""

@@ -43,6 +43,7 @@ class Runner:
         self.target = target
         self.browsers = browsers or BrowserSession()
         self._transport = httpx2.HTTPTransport()
+        self._enrolled: dict[tuple[str, str], str] = {}
         self.http = httpx2.Client(transport=self._transport, timeout=10.0)
 
     def run(self, cell: Cell) -> CellResult:
@@ -52,7 +53,8 @@ class Runner:
         try:
             driver = self._driver(cell.driver)
             ctx = RunContext(self.target, self.target.services[cell.service], driver, self.http,
-                             vars={"app_key": self.target.app_key, "app_redirect": self.target.redirect_uri})
+                             vars={"app_key": self.target.app_key, "app_redirect": self.target.redirect_uri},
+                             enrolled=self._enrolled)
             self._run_steps(cell, ctx, result)
         except StepFailed as exc:
             result.outcome = "failed"

@@ -46,18 +46,24 @@ SCHEMA = {
         "recipes": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False, "required": ["username", "password", "submit"],
             "properties": {"username": {"type": "string"}, "password": {"type": "string"},
-                           "submit": {"type": "string"}}}},
+                           "submit": {"type": "string"},
+                           "totp_code": {"type": "string", "description": "the field of a second-step TOTP code"},
+                           "totp_secret_id": {"type": "string",
+                                              "description": "the element showing the secret at enrolment"}}}},
     },
 }
 
 
 @dataclass(frozen=True)
 class LoginRecipe:
-    """How to fill an IdP's login page: the form's field names and its submit button."""
+    """How to fill a login page: the form's field names, its submit button, and where a
+    TOTP second step asks for its code (and shows the secret when enrolling)."""
 
     username: str
     password: str
     submit: str
+    totp_code: str | None = None
+    totp_secret_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ SERVICE_SCHEMA = {
         "allowedAttributes": {"type": "array", "items": {"type": "string"},
                               "description": "must include id and audience"},
         "datalinkHeaderMapping": {"type": "object", "additionalProperties": {"type": "string"}},
+        "mfa": {"enum": ["none", "totp"],
+                "description": "a second factor on MIC's own login page (TOTP, enrolled at first login)"},
         "loginPage": {
             "description": "MIC's own login page: styled by a custom CSS, or replaced by a hosted page",
             "type": "object", "additionalProperties": False, "maxProperties": 1,
@@ -114,6 +116,7 @@ class AuthService:
     refresh_ttl: int = 1209600
     datalink_header_mapping: dict[str, str] = field(default_factory=dict)
     login_page: dict[str, str] = field(default_factory=dict)
+    mfa: str = "none"
 
     @property
     def key(self) -> str:
@@ -217,7 +220,7 @@ def _service(raw: dict[str, Any], owner: str, scope: str) -> AuthService:
     optional = {key: raw[source] for source, key in (
         ("grantTtl", "grant_ttl"), ("tokenTtl", "token_ttl"), ("refresh", "refresh"),
         ("refreshTtl", "refresh_ttl"), ("datalinkHeaderMapping", "datalink_header_mapping"),
-        ("loginPage", "login_page")) if source in raw}
+        ("loginPage", "login_page"), ("mfa", "mfa")) if source in raw}
     return AuthService(
         id=raw["id"], owner=owner, scope=scope, name=raw.get("name", raw["id"]), redirect_uris=tuple(raw["redirectUri"]),
         allowed_attributes=tuple(raw["allowedAttributes"]),

@@ -6,7 +6,7 @@ and tokens issued from it share it, and it is what a token family revokes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from plumbing.grants import ClockedCode, ClockedToken
@@ -25,6 +25,10 @@ class PendingLogin:
     expires_at: float
     #: for MIC's own login page: the digest of the CSRF token its form must carry
     csrf_digest: str | None = None
+    #: after the password, before the second factor: who the user is, and a TOTP
+    #: secret being enrolled (None once enrolled)
+    identity: Identity | None = None
+    enrolling_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass

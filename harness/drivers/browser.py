@@ -11,7 +11,6 @@ import os
 from playwright.sync_api import Browser, Error as PlaywrightError, Playwright, sync_playwright
 
 from ..context import Landing, StepFailed
-from ..target import LoginRecipe
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 10_000
@@ -57,15 +56,22 @@ class BrowserDriver:
             raise StepFailed(f"browser could not open {url}: {exc.message.splitlines()[0]}") from None
         return self._landing()
 
-    def submit_login(self, recipe: LoginRecipe, username: str, password: str) -> Landing:
+    def submit_form(self, fields: dict[str, str], submit: str) -> Landing:
         try:
-            self.page.fill(f"[name='{recipe.username}']", username)
-            self.page.fill(f"[name='{recipe.password}']", password)
+            for name, value in fields.items():
+                self.page.fill(f"[name='{name}']", value)
             with self.page.expect_navigation():
-                self.page.click(recipe.submit)
+                self.page.click(submit)
         except PlaywrightError as exc:
-            raise StepFailed(f"login on {self.page.url}: {exc.message.splitlines()[0]}") from None
+            raise StepFailed(f"on {self.page.url}: {exc.message.splitlines()[0]}") from None
         return self._landing()
+
+    def has_field(self, name: str) -> bool:
+        return self.page.locator(f"[name='{name}']").count() > 0
+
+    def text_by_id(self, element_id: str) -> str | None:
+        element = self.page.locator(f"#{element_id}")
+        return element.inner_text().strip() if element.count() else None
 
     def close(self) -> None:
         self.context.close()

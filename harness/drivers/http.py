@@ -7,15 +7,15 @@ from urllib.parse import urljoin
 import httpx2
 
 from ..context import Landing, StepFailed
-from ..target import LoginRecipe
 
 MAX_REDIRECTS = 20
 
 
-class _Form(HTMLParser):
-    """The first form of a page: its action, method and the inputs' values."""
+class _Page(HTMLParser):
+    """What the driver needs of a page: its first form (action, method, inputs), its text,
+    and the text of elements by id."""
 
-    def __init__(self) -> None:
+    def __init__(self, html: str) -> None:
         super().__init__()
         self.found = False
         self.done = False
@@ -23,9 +23,16 @@ class _Form(HTMLParser):
         self.method = "get"
         self.fields: dict[str, str] = {}
         self.text: list[str] = []
+        self.by_id: dict[str, list[str]] = {}
+        self._open_ids: list[str | None] = []
+        self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {k: v or "" for k, v in attrs}
+        if tag not in ("input", "br", "img", "meta", "link", "hr"):
+            self._open_ids.append(attributes.get("id"))
+            if attributes.get("id"):
+                self.by_id.setdefault(attributes["id"], [])
         if tag == "form" and not self.found:
             self.found = True
             self.action = attributes.get("action", "")
@@ -36,9 +43,13 @@ class _Form(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self.done = True
+        if self._open_ids and tag not in ("input", "br", "img", "meta", "link", "hr"):
+            self._open_ids.pop()
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+        for element_id in filter(None, self._open_ids):
+            self.by_id[element_id].append(data)
 
 
 class HttpDriver:
@@ -53,19 +64,31 @@ class HttpDriver:
     def open(self, url: str) -> Landing:
         return self._follow(self._send("GET", url))
 
-    def submit_login(self, recipe: LoginRecipe, username: str, password: str) -> Landing:
-        if self._page is None:
-            raise StepFailed("login: the flow is not on a page")
-        url, html = self._page
-        form = _Form()
-        form.feed(html)
-        if not form.found:
-            raise StepFailed(f"login: no form on {url}")
-        data = dict(form.fields) | {recipe.username: username, recipe.password: password}
-        target = urljoin(url, form.action) if form.action else url
-        if form.method == "post":
+    def submit_form(self, fields: dict[str, str], submit: str) -> Landing:
+        """Fill the page's form (its hidden inputs kept) and send it, as the submit button would."""
+        url, page = self._current()
+        if not page.found:
+            raise StepFailed(f"no form on {url}")
+        data = dict(page.fields) | fields
+        target = urljoin(url, page.action) if page.action else url
+        if page.method == "post":
             return self._follow(self._send("POST", target, data=data))
         return self._follow(self._send("GET", target, params=data))
+
+    def has_field(self, name: str) -> bool:
+        return self._page is not None and name in self._current()[1].fields
+
+    def text_by_id(self, element_id: str) -> str | None:
+        if self._page is None:
+            return None
+        parts = self._current()[1].by_id.get(element_id)
+        return None if parts is None else "".join(parts).strip()
+
+    def _current(self) -> tuple[str, _Page]:
+        if self._page is None:
+            raise StepFailed("the flow is not on a page")
+        url, html = self._page
+        return url, _Page(html)
 
     def close(self) -> None:
         self.client.cookies.clear()  # the shared transport stays open for the next cell
@@ -89,6 +112,4 @@ class HttpDriver:
         else:
             raise StepFailed(f"more than {MAX_REDIRECTS} redirects, last at {response.url}")
         self._page = (str(response.url), response.text)
-        page = _Form()
-        page.feed(response.text)
-        return Landing(url=str(response.url), text=" ".join(" ".join(page.text).split()))
+        return Landing(url=str(response.url), text=" ".join(" ".join(_Page(response.text).text).split()))

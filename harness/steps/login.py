@@ -1,6 +1,8 @@
 """``login``: complete the login page the flow stopped at, with the service's login recipe."""
 from __future__ import annotations
 
+import pyotp
+
 from ..context import RunContext, StepFailed
 from . import Step
 from .authorize import capture_landing
@@ -24,5 +26,20 @@ class Login(Step):
         if recipe is None:
             raise StepFailed(f"login: the target gives no login recipe for service '{ctx.service.id}'")
         username, password = ctx.credentials(ctx.render(self.args))
-        ctx.landing = ctx.driver.submit_login(recipe, username, password)
+        ctx.landing = ctx.driver.submit_form({recipe.username: username, recipe.password: password}, recipe.submit)
+        if recipe.totp_code and not ctx.landing.at_app and ctx.driver.has_field(recipe.totp_code):
+            ctx.landing = self._second_step(ctx, recipe, username)
         capture_landing(ctx)
+
+    @staticmethod
+    def _second_step(ctx: RunContext, recipe, username: str):
+        """A TOTP code, from the secret the page shows at enrolment or the one remembered since."""
+        key = (ctx.service.id, username)
+        shown = ctx.driver.text_by_id(recipe.totp_secret_id) if recipe.totp_secret_id else None
+        if shown:
+            ctx.enrolled[key] = shown
+        if key not in ctx.enrolled:
+            raise StepFailed(f"login: the page asks {username} for a TOTP code, but no secret was ever shown "
+                             "to this harness")
+        code = pyotp.TOTP(ctx.enrolled[key]).at(ctx.now())
+        return ctx.driver.submit_form({recipe.totp_code: code}, recipe.submit)

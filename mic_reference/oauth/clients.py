@@ -49,7 +49,8 @@ class MicClient(ClientMixin):
         if grant_type == "authorization_code":
             return self.check_response_type("code")
         if grant_type == "password":
-            return isinstance(self.connector, PasswordLogin)
+            # a second factor needs MIC's login page: no password grant around it
+            return isinstance(self.connector, PasswordLogin) and self.service.mfa == "none"
         if grant_type == "refresh_token":
             return self.service.refresh
         return False

@@ -75,8 +75,10 @@ class Vault:
 
     def put_pending(self, pending: PendingLogin) -> None:
         ref = digest(pending.ref)
-        key_id, sealed = self.keyring.seal({"params": dict(pending.params), "callback_url": pending.callback_url,
-                                            "csrf_digest": pending.csrf_digest}, f"pending:{ref}")
+        key_id, sealed = self.keyring.seal({
+            "params": dict(pending.params), "callback_url": pending.callback_url, "csrf_digest": pending.csrf_digest,
+            "identity": asdict(pending.identity) if pending.identity else None,
+            "enrolling_secret": pending.enrolling_secret}, f"pending:{ref}")
         with self.transaction() as db:
             db.execute(insert(schema.pending_logins).values(ref_digest=ref, expires_at=pending.expires_at,
                                                             key_id=key_id, sealed=sealed))
@@ -93,7 +95,26 @@ class Vault:
             return None
         data = self.keyring.open(row.key_id, row.sealed, f"pending:{ref_digest}")
         return PendingLogin(ref=ref, params=data["params"], callback_url=data["callback_url"],
-                            expires_at=row.expires_at, csrf_digest=data.get("csrf_digest"))
+                            expires_at=row.expires_at, csrf_digest=data.get("csrf_digest"),
+                            identity=Identity(**data["identity"]) if data.get("identity") else None,
+                            enrolling_secret=data.get("enrolling_secret"))
+
+    # -- second factors --------------------------------------------------------------
+
+    def totp_secret(self, subject: str) -> str | None:
+        """The TOTP secret enrolled for a user of a service (``subject``), if any."""
+        table = schema.mfa_enrollments
+        subject_digest = digest(subject)
+        with self.transaction() as db:
+            row = db.execute(select(table).where(table.c.subject_digest == subject_digest)).first()
+        return None if row is None else self.keyring.open(row.key_id, row.sealed, f"mfa:{subject_digest}")
+
+    def enroll_totp(self, subject: str, secret: str) -> None:
+        subject_digest = digest(subject)
+        key_id, sealed = self.keyring.seal(secret, f"mfa:{subject_digest}")
+        with self.transaction() as db:
+            db.execute(insert(schema.mfa_enrollments).values(subject_digest=subject_digest, key_id=key_id,
+                                                             sealed=sealed, enrolled_at=self.clock.now()))
 
     # -- login grants -----------------------------------------------------------------
 

@@ -17,6 +17,14 @@ pending_logins = Table(
     Column("sealed", LargeBinary, nullable=False),
 )
 
+mfa_enrollments = Table(
+    "mfa_enrollments", metadata,
+    Column("subject_digest", _DIGEST, primary_key=True),
+    Column("enrolled_at", Float, nullable=False),
+    Column("key_id", _KEY_ID, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+)
+
 login_grants = Table(
     "login_grants", metadata,
     Column("id", String(64), primary_key=True),

@@ -14,7 +14,7 @@ from flask import Blueprint, jsonify, request, url_for
 from ..connectors.capabilities import PasswordLogin
 from ..oauth.errors import json_error
 from ..records import PendingLogin
-from . import login_page
+from . import login_page, mfa
 from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request
 
 bp = Blueprint("authenticate", __name__, template_folder="../templates")
@@ -32,10 +32,10 @@ def temp_login_uri():
         _check_basic_auth(grant.client)
     except OAuth2Error as error:
         return mic().server.handle_response(*json_error(error))
-    if not isinstance(grant.client.connector, PasswordLogin):
+    if not isinstance(grant.client.connector, PasswordLogin) or grant.client.service.mfa != "none":
         return jsonify(error="unauthorized_client", debug="",
-                       error_description="This auth service logs users in at its identity provider; "
-                                         "use the browser flow (GET /oauth/auth)."), 400
+                       error_description="This auth service logs users in on a login page (at its identity "
+                                         "provider, or MIC's with a second factor); use the browser flow."), 400
     ref = remember(params, None)
     return jsonify(temp_login_uri=url_for("authenticate.authenticate", ref=ref, _external=True))
 
@@ -55,7 +55,18 @@ def authenticate(ref: str):
     pending = mic().vault.take_pending(ref)
     if pending is not None and pending.csrf_digest is not None and not login_page.csrf_ok(pending.csrf_digest):
         return _unknown_login("This login form is not one MIC showed to this browser; start again from the app.")
+    if pending is not None and pending.identity is not None:
+        return _unknown_login("This login is waiting for its second factor.")
     return _complete(pending, hosted=False)
+
+
+def second_factor(ref: str):
+    """The TOTP code for a login whose password checked out."""
+    pending = mic().vault.take_pending(ref)
+    if pending is None or pending.identity is None or pending.csrf_digest is None \
+            or not login_page.csrf_ok(pending.csrf_digest):
+        return _unknown_login("This second step is unknown, expired or already done; start again from the app.")
+    return mfa.verify(pending)
 
 
 def authenticate_hosted():
@@ -77,9 +88,12 @@ def _complete(pending: PendingLogin | None, *, hosted: bool):
         return login_page.show(client, pending.params, error="The username or password is not right.",
                                username=username, status=401)
 
+    def second_step(client, identity):
+        return mfa.challenge(client, pending.params, identity)
+
     return finish_login(resumed_request(pending.params),
                         lambda connector: connector.password_login(username, password),
-                        retry if on_page else None)
+                        retry if on_page else None, second_step if on_page else None)
 
 
 def _unknown_login(description: str):
@@ -89,4 +103,6 @@ for prefix in VERSION_PREFIXES:
     bp.add_url_rule(f"{prefix}/oauth/auth", endpoint=f"temp{prefix}", view_func=temp_login_uri, methods=["POST"])
 bp.add_url_rule("/oauth/authenticate/<ref>", endpoint="authenticate", view_func=authenticate, methods=["POST"])
 bp.add_url_rule("/oauth/authenticate", endpoint="authenticate_hosted", view_func=authenticate_hosted,
+                methods=["POST"])
+bp.add_url_rule("/oauth/authenticate/<ref>/totp", endpoint="second_factor", view_func=second_factor,
                 methods=["POST"])

@@ -45,12 +45,14 @@ def resumed_request(params: Mapping[str, str]) -> OAuth2Request:
 
 
 def finish_login(resumed: OAuth2Request, log_in: Callable[[Any], Identity],
-                 retry: Callable[[Any, ConnectorError], Response] | None = None) -> Response:
+                 retry: Callable[[Any, ConnectorError], Response] | None = None,
+                 second_factor: Callable[[Any, Identity], Response | None] | None = None) -> Response:
     """Check the stored request again, log the user in with ``log_in(connector)``, issue the code.
 
     A connector's refusal goes back to the app as an error redirect (RFC 6749 4.1.2.1),
     with the app's state echoed; on a login page, wrong credentials are ``retry(client,
-    refusal)``'s to answer instead.
+    refusal)``'s to answer instead. ``second_factor(client, identity)`` may interpose
+    (a page asking for a TOTP code) by answering instead of the code.
     """
     server, vault = mic().server, mic().vault
     try:
@@ -65,14 +67,19 @@ def finish_login(resumed: OAuth2Request, log_in: Callable[[Any], Identity],
         error = UpstreamError(exc.error, exc.description, exc.debug, redirect_uri=params.get("redirect_uri"))
         error.state = params.get("state")
         return server.handle_error_response(resumed, error)
+    interposed = second_factor(grant.client, identity) if second_factor is not None else None
+    if interposed is not None:
+        return interposed
     login = vault.open_grant(identity, upstream.expires_at(identity, vault.clock.now()))
     return server.create_authorization_response(request=resumed, grant_user=login, grant=grant)
 
 
-def remember(params: Mapping[str, str], callback_url: str | None, csrf_digest: str | None = None) -> str:
+def remember(params: Mapping[str, str], callback_url: str | None, csrf_digest: str | None = None,
+             **second_factor: Any) -> str:
     """Keep an authorization request until its login completes; the reference to it."""
     vault = mic().vault
     ref = secrets.token_hex(16)
     vault.put_pending(PendingLogin(ref=ref, params=dict(params), callback_url=callback_url,
-                                   expires_at=vault.clock.now() + LOGIN_TTL, csrf_digest=csrf_digest))
+                                   expires_at=vault.clock.now() + LOGIN_TTL, csrf_digest=csrf_digest,
+                                   **second_factor))
     return ref

@@ -42,9 +42,13 @@ def show(client: Any, params: Mapping[str, str], *, error: str | None = None, us
                            css=page.get("customCssUrl"), service=client.service.name, error=error,
                            username=username)
     response = make_response(html, status)
+    set_csrf_cookie(response, token)
+    return response
+
+
+def set_csrf_cookie(response: Response, token: str) -> None:
     response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="Lax", secure=request.is_secure,
                         path="/oauth/authenticate")
-    return response
 
 
 def csrf_ok(csrf_digest: str) -> bool:
