@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("paths", nargs="*", default=["scenarios"], help="scenario files or directories")
     run.add_argument("-k", dest="keyword", help="only cells whose id matches this pytest -k expression")
     run.add_argument("--report", default="reports", metavar="DIR", help="where the report goes (default: reports)")
+    run.add_argument("--tls", action="store_true", help="run the embedded fleet over HTTPS (a throwaway local CA)")
     commands.add_parser("serve", help="run the fleet in the foreground and print what it serves")
     args = parser.parse_args(argv)
     if args.command == "run":
@@ -37,6 +38,8 @@ def _run(args: argparse.Namespace) -> int:
                    f"--junitxml={report / 'junit.xml'}", "-o", "junit_family=xunit2", "--no-header"]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
+    if args.tls:
+        pytest_args.append("--mic-tls")
     return int(pytest.main(pytest_args))
 
 

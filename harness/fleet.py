@@ -15,6 +15,7 @@ from mic_reference.vault import Keyring
 from mock_idps import oauth2 as oauth2_idp
 from plumbing.clock import VirtualClock
 from plumbing.fleet import Fleet
+from plumbing.tls import LocalTLS
 
 from . import demo_app, target as targets
 
@@ -28,7 +29,9 @@ class EmbeddedFleet:
     """
 
     clock: VirtualClock = field(default_factory=VirtualClock)
-    fleet: Fleet = field(default_factory=Fleet)
+    #: serve everything over HTTPS, with a throwaway local CA
+    tls: LocalTLS | None = None
+    fleet: Fleet | None = None
     target: targets.Target | None = None
     vault_keys: str = field(default_factory=lambda: Keyring.generate().spec(), repr=False)
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
@@ -40,10 +43,12 @@ class EmbeddedFleet:
 
     def start(self) -> "EmbeddedFleet":
         clock = self.clock
+        self.fleet = Fleet(tls=self.tls)
         self._workdir = tempfile.TemporaryDirectory(prefix="mic-fleet-")
         self.fleet.add("mic", lambda urls: mic_reference.create_app(
             clock=clock, test_mode=True, variables=_variables(urls),
-            database_url=self.database_url, vault_keys=self.vault_keys, admin_token=self.admin_token))
+            database_url=self.database_url, vault_keys=self.vault_keys, admin_token=self.admin_token,
+            upstream_trust=self.tls.client_context() if self.tls else None))
         self.fleet.add("oauth2-idp", lambda urls: oauth2_idp.create_app(
             clock=clock, test_mode=True, variables={"MIC": urls["mic"]}))
         self.fleet.add("app", lambda urls: demo_app.create_app(urls["mic"]))
@@ -51,14 +56,15 @@ class EmbeddedFleet:
         return self
 
     def stop(self) -> None:
-        self.fleet.stop()
+        if self.fleet is not None:
+            self.fleet.stop()
         if self._workdir is not None:
             self._workdir.cleanup()
             self._workdir = None
 
     @property
     def urls(self) -> dict[str, str]:
-        return dict(self.fleet.urls)
+        return dict(self.fleet.urls) if self.fleet else {}
 
     def __enter__(self) -> "EmbeddedFleet":
         return self.start()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from plumbing.tls import LocalTLS
+
 from . import report, scenario as scenarios
 from .fleet import EmbeddedFleet, planned_target
 from .runner import CellResult, Runner
@@ -20,7 +22,8 @@ HARNESS = pytest.StashKey["Harness"]()
 class Harness:
     """The session's fleet, runner and results; the fleet starts on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = False) -> None:
+        self.tls = LocalTLS() if tls else None
         self.fleet: EmbeddedFleet | None = None
         self._runner: Runner | None = None
         self.results: list[CellResult] = []
@@ -28,8 +31,8 @@ class Harness:
     @property
     def runner(self) -> Runner:
         if self._runner is None:
-            self.fleet = EmbeddedFleet().start()
-            self._runner = Runner(self.fleet.target)
+            self.fleet = EmbeddedFleet(tls=self.tls).start()
+            self._runner = Runner(self.fleet.target, tls=self.tls)
         return self._runner
 
     def close(self) -> None:
@@ -43,10 +46,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mic-harness", "MIC conformance harness")
     group.addoption("--mic-report", metavar="DIR", default=None,
                     help="write the scenario report (results.json, report.html) to DIR")
+    group.addoption("--mic-tls", action="store_true", default=False,
+                    help="run the embedded fleet over HTTPS (a throwaway local CA)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[HARNESS] = Harness()
+    config.stash[HARNESS] = Harness(tls=config.getoption("--mic-tls"))
     config.addinivalue_line("markers", "scenario: a MIC conformance scenario cell")
 
 

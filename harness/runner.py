@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import httpx2
 
+from plumbing.tls import LocalTLS
+
 from . import steps as step_plugins
 from .context import RunContext, StepFailed
 from .drivers.browser import BrowserSession
@@ -39,10 +41,10 @@ class CellResult:
 class Runner:
     """Runs cells against one target; owns the session's browser and HTTP client."""
 
-    def __init__(self, target: Target, browsers: BrowserSession | None = None) -> None:
+    def __init__(self, target: Target, browsers: BrowserSession | None = None, tls: LocalTLS | None = None) -> None:
         self.target = target
-        self.browsers = browsers or BrowserSession()
-        self._transport = httpx2.HTTPTransport()
+        self.browsers = browsers or BrowserSession(trusted_spki=tls.spki_pin() if tls else None)
+        self._transport = httpx2.HTTPTransport(verify=tls.client_context() if tls else True)
         self._enrolled: dict[tuple[str, str], str] = {}
         self.http = httpx2.Client(transport=self._transport, timeout=10.0)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from pathlib import Path
 
 import httpx2
@@ -35,7 +36,7 @@ DEFAULT_DATABASE = "sqlite:///mic-reference.sqlite3"
 def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = None,
                test_mode: bool = False, variables: dict[str, str] | None = None,
                database_url: str | None = None, vault_keys: str | None = None,
-               admin_token: str | None = None) -> Flask:
+               admin_token: str | None = None, upstream_trust: ssl.SSLContext | None = None) -> Flask:
     """The MIC as a WSGI app; ``variables`` fill ``${NAME}`` in the configuration.
 
     The vault lives at ``database_url`` (else ``$MIC_DATABASE_URL``; else, in test mode,
@@ -43,10 +44,13 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     ``vault_keys`` (else ``$MIC_VAULT_KEYS``; a test-mode MIC without keys makes one up).
     The admin API (the console's Service Catalog) answers to ``admin_token`` (else
     ``$MIC_ADMIN_TOKEN``) as a Bearer token, and does not exist without one.
+    ``upstream_trust`` is what calls to identity providers verify against (default:
+    the system's trust store).
     """
     clock = clock or SystemClock()
     settings = mic_config.load(config, variables, provider_schemas=connectors.provider_schemas())
-    upstream = httpx2.HTTPTransport()  # one connection pool for every connector's upstream calls
+    # one connection pool for every connector's upstream calls
+    upstream = httpx2.HTTPTransport(verify=upstream_trust if upstream_trust is not None else True)
     built = connectors.build_all(settings, upstream)
 
     vault = Vault(_database_url(database_url, test_mode), _keyring(vault_keys, test_mode), clock)

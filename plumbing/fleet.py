@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import reactor
 from .control import HEALTH_PATH
+from .tls import LocalTLS
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class _TwistedMember:
 class Fleet:
     host: str = "127.0.0.1"
     ready_timeout: float = 10.0
+    #: serve every WSGI member over HTTPS with this local CA's certificate
+    tls: LocalTLS | None = None
     urls: dict[str, str] = field(default_factory=dict, init=False)
     _members: dict[str, _Member] = field(default_factory=dict, init=False, repr=False)
     _twisted: dict[str, _TwistedMember] = field(default_factory=dict, init=False, repr=False)
@@ -107,9 +110,10 @@ class Fleet:
         """Bind every member, build it, serve it on its own thread and wait until it answers."""
         try:
             for member in self._members.values():
-                member.server = make_server(self.host, 0, _not_ready, threaded=True,
-                                            request_handler=_QuietHandler)
-                self.urls[member.name] = f"http://{self.host}:{member.server.server_port}"
+                member.server = make_server(self.host, 0, _not_ready, threaded=True, request_handler=_QuietHandler,
+                                            ssl_context=self.tls.server_context() if self.tls else None)
+                scheme = "https" if self.tls else "http"
+                self.urls[member.name] = f"{scheme}://{self.host}:{member.server.server_port}"
             for twisted_member in self._twisted.values():
                 twisted_member.port = reactor.call(_listen, twisted_member.late, self.host)
                 port_number = twisted_member.port.getHost().port
@@ -166,7 +170,8 @@ class Fleet:
         deadline = time.monotonic() + self.ready_timeout
         port = member.server.server_port
         while True:
-            connection = http.client.HTTPConnection(self.host, port, timeout=1)
+            connection = (http.client.HTTPSConnection(self.host, port, timeout=1, context=self.tls.client_context())
+                          if self.tls else http.client.HTTPConnection(self.host, port, timeout=1))
             try:
                 # Any answer will do; in test mode the control surface answers without logging it.
                 connection.request("GET", HEALTH_PATH)

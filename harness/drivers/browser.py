@@ -19,8 +19,10 @@ TIMEOUT_MS = 10_000
 class BrowserSession:
     """The one browser of a test session, launched on first use."""
 
-    def __init__(self, executable: str | None = None) -> None:
+    def __init__(self, executable: str | None = None, trusted_spki: str | None = None) -> None:
         self.executable = executable or os.environ.get("MIC_HARNESS_CHROMIUM", DEFAULT_CHROMIUM)
+        #: the one server key Chromium should accept beyond its trust store (a local CA's certificate)
+        self.trusted_spki = trusted_spki
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
 
@@ -30,7 +32,8 @@ class BrowserSession:
                 raise StepFailed(f"no Chromium at {self.executable}: install Debian's chromium "
                                  "or set MIC_HARNESS_CHROMIUM")
             self._playwright = sync_playwright().start()
-            self._browser = self._playwright.chromium.launch(executable_path=self.executable)
+            args = [f"--ignore-certificate-errors-spki-list={self.trusted_spki}"] if self.trusted_spki else []
+            self._browser = self._playwright.chromium.launch(executable_path=self.executable, args=args)
         return BrowserDriver(self._browser, redirect_uri)
 
     def close(self) -> None:
