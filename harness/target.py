@@ -42,6 +42,7 @@ SCHEMA = {
                 "connector": {"type": "string"},
                 "capabilities": {"type": "array", "items": {"enum": CAPABILITIES}},
                 "login": {"type": "string"},
+                "upstream": {"type": "string", "description": "the control surface of its identity provider"},
             }}},
         "recipes": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False, "required": ["username", "password", "submit"],
@@ -72,6 +73,7 @@ class Service:
     connector: str
     capabilities: frozenset[str]
     login: LoginRecipe | None = None
+    upstream: str | None = None
 
     def client_id(self, app_key: str) -> str:
         return f"{app_key}.{self.id}"
@@ -118,7 +120,7 @@ def load(path: str | Path = EMBEDDED, variables: dict[str, str] | None = None) -
             raise document.error(("services", name, "login"),
                                  f"no login recipe '{login}' (recipes: {', '.join(recipes) or 'none'})")
         services[name] = Service(name, raw["connector"], frozenset(raw["capabilities"]),
-                                 recipes[login] if login else None)
+                                 recipes[login] if login else None, raw.get("upstream"))
     control = data.get("control", {"surfaces": {}})
     surfaces = {name: url.rstrip("/") for name, url in control["surfaces"].items()}
     clocks = control.get("clocks", [])

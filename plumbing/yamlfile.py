@@ -75,8 +75,10 @@ class Document:
             allowed = sorted(error.schema.get("properties", {}))
             extra = [k for k in error.instance if k not in allowed]
             if extra:
+                hint = (" (YAML reads on/off/yes/no as true/false: quote the key)"
+                        if isinstance(extra[0], bool) else "")
                 return self.error(pointer + (extra[0],),
-                                  f"unknown key '{extra[0]}' in {at}; expected one of: {', '.join(allowed)}",
+                                  f"unknown key '{extra[0]}' in {at}; expected one of: {', '.join(allowed)}{hint}",
                                   at_key=True)
         if error.validator == "required":
             return self.error(pointer, f"{at} is missing {error.message.split(' is a required')[0]}")

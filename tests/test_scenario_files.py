@@ -34,6 +34,8 @@ def write(tmp_path, text):
     ("scenario: x\nneeds: [password-grant]\nstep:\n  - expect: {status: 200}\n", 3, "unknown key 'step'"),
     ("scenario: x\nneeds: [password-grant]\n", 1, "missing 'steps'"),
     ("", 1, "the file is empty"),
+    ("scenario: x\nneeds: [password-grant]\nsteps:\n  - fault: {on: upstream, path: /t, status: 500}\n",
+     4, "YAML reads on/off/yes/no as true/false"),
 ])
 def test_each_mistake_names_file_line_and_what_was_expected(tmp_path, text, line, message):
     path = write(tmp_path, text)

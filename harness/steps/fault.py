@@ -1,0 +1,40 @@
+"""``fault``: arm a fault on a server of the target (through its control surface).
+
+``server`` names a control surface, or ``upstream`` for the identity provider behind the
+cell's service. The fault lasts ``times`` requests, or until the cell ends (the runner
+clears every fault between cells).
+"""
+from __future__ import annotations
+
+from ..context import RunContext, StepFailed
+from . import Step
+
+
+class ArmFault(Step):
+    SCHEMA = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["server", "path"],
+        "properties": {
+            "server": {"type": "string", "description": "a control surface of the target, or 'upstream'"},
+            "path": {"type": "string", "pattern": "^/", "description": "request path or glob"},
+            "method": {"type": "string"},
+            "status": {"type": "integer", "minimum": 100, "maximum": 599},
+            "body": {},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "delay": {"type": "number", "minimum": 0},
+            "drop": {"type": "boolean"},
+            "times": {"type": "integer", "minimum": 1},
+        },
+    }
+
+    def run(self, ctx: RunContext) -> None:
+        args = ctx.render(self.args)
+        surface = ctx.service.upstream if args["server"] == "upstream" else args["server"]
+        if surface is None or surface not in ctx.target.surfaces:
+            raise StepFailed(f"fault: the target has no control surface for '{args['server']}' "
+                             f"(it has: {', '.join(ctx.target.surfaces) or 'none'})")
+        spec = {k: v for k, v in args.items() if k != "server"}
+        response = ctx.http.post(f"{ctx.target.surfaces[surface]}/_control/faults", json=spec)
+        if response.status_code != 201:
+            raise StepFailed(f"fault: {surface} refused it ({response.status_code}): {response.text}")
