@@ -110,3 +110,19 @@ def test_a_broken_fixture_names_file_and_line(tmp_path):
     with pytest.raises(oauth2_idp.fixtures.yamlfile.YamlError) as raised:
         oauth2_idp.create_app(fixture)
     assert raised.value.line == 4 and "unknown key 'pasword'" in raised.value.message
+
+
+def test_the_idp_session_cookie_skips_the_login_page_until_it_expires_or_prompt_login(idp, clock):
+    assert "idp_session" in authorize(idp).headers["Set-Cookie"]
+    query = {"client_id": "mic-demo", "response_type": "code", "redirect_uri": REDIRECT}
+    assert code_of(idp.get("/oauth/authorize", query_string=query))  # no login page: the session logs in
+    assert idp.get("/oauth/authorize", query_string={**query, "prompt": "login"}).status_code == 200
+    clock.advance(28800)
+    assert idp.get("/oauth/authorize", query_string=query).status_code == 200  # the session has expired
+
+
+def test_logging_out_of_the_idp_ends_its_session(idp):
+    authorize(idp)
+    idp.post("/logout")
+    query = {"client_id": "mic-demo", "response_type": "code", "redirect_uri": REDIRECT}
+    assert idp.get("/oauth/authorize", query_string=query).status_code == 200

@@ -1,4 +1,8 @@
-"""``login``: complete the login page the flow stopped at, with the service's login recipe."""
+"""``login``: complete the login page the flow stopped at, with the service's login recipe.
+
+When the flow already reached the app (an IdP session logged the user in), there is
+nothing to complete; ``expect: {landed: page}`` before it insists on a page.
+"""
 from __future__ import annotations
 
 import pyotp
@@ -20,8 +24,11 @@ class Login(Step):
     }
 
     def run(self, ctx: RunContext) -> None:
-        if ctx.landing is None or ctx.landing.at_app:
+        if ctx.landing is None:
             raise StepFailed("login: there is no login page to complete (authorize first)")
+        if ctx.landing.at_app:
+            return  # a live session (the IdP's) logged the user in without a page
+
         recipe = ctx.service.login
         if recipe is None:
             raise StepFailed(f"login: the target gives no login recipe for service '{ctx.service.id}'")

@@ -18,6 +18,7 @@ SCHEMA = {
         "code_ttl": {"type": "integer", "minimum": 1},
         "token_ttl": {"type": "integer", "minimum": 1},
         "refresh_ttl": {"type": "integer", "minimum": 1},
+        "session_ttl": {"type": "integer", "minimum": 1},
         "clients": {"type": "array", "items": {
             "type": "object", "additionalProperties": False,
             "required": ["client_id", "redirect_uris"],
@@ -66,6 +67,7 @@ class Fixture:
     code_ttl: int = 60
     token_ttl: int = 3600
     refresh_ttl: int = 1209600
+    session_ttl: int = 28800
 
 
 def load(path: str | Path = DEFAULT, variables: dict[str, str] | None = None) -> Fixture:

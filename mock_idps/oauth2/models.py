@@ -72,6 +72,23 @@ class Store:
         self._codes: dict[str, AuthorizationCode] = {}
         self._access: dict[str, Token] = {}
         self._refresh: dict[str, Token] = {}
+        self._sessions: dict[str, tuple[UserSpec, float]] = {}
+
+    def open_session(self, user: UserSpec) -> str:
+        """The IdP's own login session, for its cookie; it lives ``session_ttl`` on the clock."""
+        session_id = secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions[session_id] = (user, self.clock.now() + self.fixture.session_ttl)
+        return session_id
+
+    def session_user(self, session_id: str) -> UserSpec | None:
+        with self._lock:
+            found = self._sessions.get(session_id)
+        return found[0] if found is not None and self.clock.now() < found[1] else None
+
+    def end_session(self, session_id: str) -> None:
+        with self._lock:
+            self._sessions.pop(session_id, None)
 
     def authenticate(self, username: str, password: str) -> UserSpec | None:
         user = self.users.get(username)
