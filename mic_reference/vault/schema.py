@@ -7,22 +7,25 @@ from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, LargeBinary,
 metadata = MetaData()
 
 _DIGEST = String(64)
-_KEY_ID = String(64)
+
+
+def _sealed() -> list[Column]:
+    """The id of the key that sealed a record, and the record sealed with it (AES-GCM)."""
+    return [Column("key_id", String(64), nullable=False), Column("sealed", LargeBinary, nullable=False)]
+
 
 pending_logins = Table(
     "pending_logins", metadata,
     Column("ref_digest", _DIGEST, primary_key=True),
     Column("expires_at", Float, nullable=False),
-    Column("key_id", _KEY_ID, nullable=False),
-    Column("sealed", LargeBinary, nullable=False),
+    *_sealed(),
 )
 
 mfa_enrollments = Table(
     "mfa_enrollments", metadata,
     Column("subject_digest", _DIGEST, primary_key=True),
     Column("enrolled_at", Float, nullable=False),
-    Column("key_id", _KEY_ID, nullable=False),
-    Column("sealed", LargeBinary, nullable=False),
+    *_sealed(),
 )
 
 login_grants = Table(
@@ -30,8 +33,7 @@ login_grants = Table(
     Column("id", String(64), primary_key=True),
     Column("created_at", Float, nullable=False),
     Column("upstream_expires_at", Float),
-    Column("key_id", _KEY_ID, nullable=False),
-    Column("sealed", LargeBinary, nullable=False),
+    *_sealed(),
 )
 
 codes = Table(
@@ -68,8 +70,7 @@ baas_users = Table(
     Column("app_key", Text, nullable=False),
     Column("identity_digest", _DIGEST, nullable=False, unique=True),
     Column("created_at", Float, nullable=False),
-    Column("key_id", _KEY_ID, nullable=False),
-    Column("sealed", LargeBinary, nullable=False),
+    *_sealed(),
 )
 
 baas_sessions = Table(
