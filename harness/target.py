@@ -17,6 +17,9 @@ EMBEDDED = Path(__file__).parent / "targets" / "embedded.yaml"
 CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-refresh", "browser-sso", "mfa",
                 "data-links", "cross-app-sso"]
 _URL = {"type": "string", "pattern": "^https?://"}
+TTL_KINDS = ("grant", "token", "refresh")
+_TTLS = {"type": "object", "additionalProperties": False, "description": "seconds each grant lives (for clock: past)",
+         "properties": {kind: {"type": "integer", "minimum": 1} for kind in TTL_KINDS}}
 SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -36,6 +39,7 @@ SCHEMA = {
         "users": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False, "required": ["password"],
             "properties": {"password": {"type": "string"}}}},
+        "ttl": {**_TTLS, "description": "the services' TTLs, unless a service says otherwise"},
         "services": {"type": "object", "minProperties": 1, "additionalProperties": {
             "type": "object", "additionalProperties": False, "required": ["connector", "capabilities"],
             "properties": {
@@ -43,6 +47,7 @@ SCHEMA = {
                 "capabilities": {"type": "array", "items": {"enum": CAPABILITIES}},
                 "login": {"type": "string"},
                 "upstream": {"type": "string", "description": "the control surface of its identity provider"},
+                "ttl": _TTLS,
             }}},
         "recipes": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False, "required": ["username", "password", "submit"],
@@ -74,6 +79,8 @@ class Service:
     capabilities: frozenset[str]
     login: LoginRecipe | None = None
     upstream: str | None = None
+    #: seconds a code (grant), an access token and a refresh token live
+    ttl: dict[str, int] = field(default_factory=dict)
 
     def client_id(self, app_key: str) -> str:
         return f"{app_key}.{self.id}"
@@ -120,7 +127,8 @@ def load(path: str | Path = EMBEDDED, variables: dict[str, str] | None = None) -
             raise document.error(("services", name, "login"),
                                  f"no login recipe '{login}' (recipes: {', '.join(recipes) or 'none'})")
         services[name] = Service(name, raw["connector"], frozenset(raw["capabilities"]),
-                                 recipes[login] if login else None, raw.get("upstream"))
+                                 recipes[login] if login else None, raw.get("upstream"),
+                                 {**data.get("ttl", {}), **raw.get("ttl", {})})
     control = data.get("control", {"surfaces": {}})
     surfaces = {name: url.rstrip("/") for name, url in control["surfaces"].items()}
     clocks = control.get("clocks", [])

@@ -16,7 +16,10 @@ def test_embedded_target_matches_the_mic_demo_configuration():
     assert environment is not None and environment.app_secret == target.app_secret
     assert set(environment.services) == set(target.services)
     for service in target.services.values():
-        assert environment.services[service.id].provider.type == service.connector
+        configured = environment.services[service.id]
+        assert configured.provider.type == service.connector
+        assert service.ttl == {"grant": configured.grant_ttl, "token": configured.token_ttl,
+                               "refresh": configured.refresh_ttl}
 
 
 def test_embedded_users_exist_at_the_idp_with_those_passwords():
