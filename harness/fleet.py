@@ -35,11 +35,13 @@ class EmbeddedFleet:
     target: targets.Target | None = None
     vault_keys: str = field(default_factory=lambda: Keyring.generate().spec(), repr=False)
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    #: the MIC's vault (default: a SQLite file in a directory of the fleet's own)
+    vault_url: str | None = None
     _workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{Path(self._workdir.name) / 'mic-vault.sqlite3'}"
+        return self.vault_url or f"sqlite:///{Path(self._workdir.name) / 'mic-vault.sqlite3'}"
 
     def start(self) -> "EmbeddedFleet":
         clock = self.clock

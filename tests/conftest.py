@@ -5,9 +5,32 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import pytest
 
+import postgres
 from harness.fleet import EmbeddedFleet
 
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    if postgres.binaries() is None:
+        pytest.skip("no PostgreSQL server installed (Debian package postgresql)")
+    with postgres.server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """A fresh, empty database on the session's PostgreSQL server."""
+    from sqlalchemy import create_engine, text
+
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50].lower()
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        db.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return postgres_server.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture

@@ -95,3 +95,23 @@ def test_a_restarted_mic_honours_what_it_issued(fleet, http, code_tokens):
     response = restarted.test_client().post("/oauth/token", auth=(target.app_key, target.app_secret), data={
         "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "redirect_uri": "undefined"})
     assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_the_whole_token_lifecycle_on_postgresql(postgres_url):
+    from harness.fleet import EmbeddedFleet
+
+    with EmbeddedFleet(vault_url=postgres_url) as fleet, httpx2.Client(follow_redirects=False) as http:
+        target = fleet.target
+        tokens = http.post(f"{target.mic}/v3/oauth/token", auth=("kid_demo.oauth2-password", target.app_secret),
+                           data={"grant_type": "password", "username": "alice", "password": "wonderland"}).json()
+        session = http.post(f"{target.mic}/user/{target.app_key}/login", auth=(target.app_key, target.app_secret),
+                            json={"_socialIdentity": {"kinveyAuth": tokens}})
+        assert session.status_code == 200, session.text
+        start = http.get(f"{target.mic}/v3/oauth/auth", params={
+            "client_id": target.app_key, "redirect_uri": target.redirect_uri, "response_type": "code"})
+        upstream = http.post(start.headers["location"], data={"username": "alice", "password": "wonderland"})
+        code = httpx2.URL(http.get(upstream.headers["location"]).headers["location"]).params["code"]
+        coded = http.post(f"{target.mic}/v3/oauth/token", auth=(target.app_key, target.app_secret), data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": target.redirect_uri}).json()
+        assert refresh(fleet, http, coded["refresh_token"]).status_code == 200
+        assert refresh(fleet, http, coded["refresh_token"]).json()["error"] == "invalid_grant"

@@ -39,8 +39,8 @@ def test_sealed_values_open_only_with_their_record_and_key():
         ring.open("k9", blob, "grant:1")
 
 
-def test_rotation_seals_with_the_new_key_and_opens_with_the_old(tmp_path):
-    url, clock = f"sqlite:///{tmp_path / 'v.sqlite3'}", VirtualClock()
+def test_rotation_seals_with_the_new_key_and_opens_with_the_old(database):
+    url, clock = database, VirtualClock()
     old = Vault(url, Keyring.parse(f"old:{key(1)}"), clock)
     grant = old.open_grant(IDENTITY, None)
     old.put_token(IssuedToken(access_token="a1", refresh_token=None, client_id="c", scope="", issued_at=clock.now(),
@@ -67,11 +67,19 @@ def test_nothing_secret_is_stored_in_the_clear(tmp_path):
         assert secret not in stored
 
 
-def test_a_code_is_redeemed_once_even_by_racing_threads(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """Each vault test runs on the embedded SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_a_code_is_redeemed_once_even_by_racing_threads(database):
     from concurrent.futures import ThreadPoolExecutor
 
     clock = VirtualClock()
-    vault = Vault(f"sqlite:///{tmp_path / 'v.sqlite3'}", Keyring.generate(), clock)
+    vault = Vault(database, Keyring.generate(), clock)
     grant = vault.open_grant(IDENTITY, None)
     vault.put_code(IssuedCode(code="c1", client_id="c", redirect_uri=None, scope="", expires_at=clock.now() + 10,
                               grant=grant))
@@ -109,3 +117,17 @@ def test_environment_keys_are_used_when_none_are_given(monkeypatch, tmp_path):
         mic_reference.create_app(variables={"OAUTH2_IDP": "http://idp", "APP": "http://app"},
                                  database_url=f"sqlite:///{tmp_path / 'w.sqlite3'}")
     assert not os.path.exists("mic-reference.sqlite3")
+
+
+def test_a_reused_refresh_token_revokes_its_family_even_under_a_race(database):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clock = VirtualClock()
+    vault = Vault(database, Keyring.generate(), clock)
+    grant = vault.open_grant(IDENTITY, None)
+    vault.put_token(IssuedToken(access_token="a1", refresh_token="r1", client_id="c", scope="", issued_at=clock.now(),
+                                expires_in=60, refresh_expires_at=clock.now() + 600, clock=clock, grant=grant))
+    with ThreadPoolExecutor(8) as pool:
+        claimed = list(pool.map(lambda _: vault.claim_refresh("r1"), range(8)))
+    assert sum(c is not None for c in claimed) == 1
+    assert vault.find_token("a1").is_revoked()  # the losers were reuses: the family is revoked
