@@ -16,7 +16,8 @@ def render(fleet: EmbeddedFleet) -> str:
     target = fleet.target
     servers = [(name, url, f"{url}/_control/" if name in target.surfaces else "")
                for name, url in fleet.urls.items()]
-    apps = [(target.app_key, target.app_secret, target.redirect_uri)]
+    apps = [("the app", target.app_key, target.app_secret, target.redirect_uri)]
+    apps += [(role, key, secret, target.redirect_uri) for role, (key, secret) in target.peers.items()]
     services = []
     for service in target.services.values():
         client_id = service.client_id(target.app_key)
@@ -27,7 +28,7 @@ def render(fleet: EmbeddedFleet) -> str:
     users = [(name, password) for name, password in target.users.items()]
     return "\n\n".join([
         _table("Servers (test mode)", ("server", "url", "control surface"), servers),
-        _table("Demo apps", ("app key", "app secret", "redirect uri"), apps),
+        _table("Demo apps", ("role", "app key", "app secret", "redirect uri"), apps),
         _table("Auth services", ("client_id", "connector", "capabilities", "try it in a browser"), services),
         _table("Test users", ("username", "password"), users),
         _table("Admin API (the Service Catalog)", ("url", "authorization"),

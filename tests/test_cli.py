@@ -62,6 +62,7 @@ def test_serve_prints_the_table_its_urls_answer_and_ctrl_c_stops_it():
         for heading in ("Servers", "Demo apps", "Auth services", "Test users"):
             assert heading in table
         assert "kid_demo" in table and "alice" in table and "wonderland" in table
+        assert "kid_second" in table and "second-app-secret" in table  # the peer apps too
         servers = dict(re.findall(r"^(mic|oauth2-idp|app)\s+(http://127\.0\.0\.1:\d+)", table, re.M))
         assert set(servers) == {"mic", "oauth2-idp", "app"}
         assert httpx2.get(servers["mic"] + "/_control/clock").status_code == 200
