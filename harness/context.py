@@ -67,6 +67,14 @@ class Landing:
 
 
 @dataclass
+class Authenticator:
+    """What a user's authenticator app knows: the TOTP secret, and the last step it gave a code for."""
+
+    secret: str
+    last_step: int = -1
+
+
+@dataclass
 class RunContext:
     target: Target
     service: Service
@@ -75,8 +83,18 @@ class RunContext:
     vars: dict[str, Any] = field(default_factory=dict)
     reply: Reply | None = None
     landing: Landing | None = None
-    #: TOTP secrets enrolled during this run, by (service, username); they outlive a cell
-    enrolled: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: authenticator apps enrolled during this run, by (service, username); they outlive a cell
+    enrolled: dict[tuple[str, str], "Authenticator"] = field(default_factory=dict)
+
+    def advance_clock(self, move: dict[str, Any]) -> None:
+        """Move every independent clock of the target (``{"advance": s}`` or ``{"set": t}``)."""
+        if not self.target.clocks:
+            raise StepFailed("this target has no controllable clock")
+        for name in self.target.clocks:
+            response = self.http.post(f"{self.target.surfaces[name]}/_control/clock", json=move)
+            if response.status_code != 200:
+                raise StepFailed(f"{name}'s control surface refused to move the clock ({response.status_code}): "
+                                 f"{response.text}")
 
     def now(self) -> float:
         """The target's time: its (virtual) clock when it has one, else this machine's."""

@@ -9,7 +9,7 @@ import httpx2
 from plumbing.tls import LocalTLS
 
 from . import steps as step_plugins
-from .context import RunContext, StepFailed
+from .context import Authenticator, RunContext, StepFailed
 from .drivers.browser import BrowserSession
 from .drivers.http import HttpDriver
 from .scenario import Cell
@@ -45,7 +45,7 @@ class Runner:
         self.target = target
         self.browsers = browsers or BrowserSession(trusted_spki=tls.spki_pin() if tls else None)
         self._transport = httpx2.HTTPTransport(verify=tls.client_context() if tls else True)
-        self._enrolled: dict[tuple[str, str], str] = {}
+        self._enrolled: dict[tuple[str, str], Authenticator] = {}
         self.http = httpx2.Client(transport=self._transport, timeout=10.0)
 
     def run(self, cell: Cell) -> CellResult:

@@ -75,3 +75,15 @@ def test_an_mfa_service_has_no_password_grant_and_no_temp_login(fleet, http):
     temp = http.post(f"{target.mic}/v3/oauth/auth", data={
         "client_id": SERVICE, "redirect_uri": target.redirect_uri, "response_type": "code"})
     assert temp.status_code == 400 and temp.json()["error"] == "unauthorized_client"
+
+
+def test_a_code_serves_once(fleet, http):
+    enrolment = password_page(fleet, http)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enrolment.text).group(1)
+    httpx2.post(f"{fleet.urls['mic']}/_control/clock", json={"freeze": True})
+    code = code_at(fleet, secret)
+    assert submit(fleet, http, enrolment, totp_code=code).status_code == 302
+    replay = submit(fleet, http, password_page(fleet, http), totp_code=code)
+    assert replay.status_code == 401 and "not right" in replay.text  # RFC 6238 5.2: the same code again
+    httpx2.post(f"{fleet.urls['mic']}/_control/clock", json={"advance": 30})
+    assert submit(fleet, http, replay, totp_code=code_at(fleet, secret)).status_code == 302

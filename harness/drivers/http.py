@@ -25,10 +25,12 @@ class _Page(HTMLParser):
         self.text: list[str] = []
         self.by_id: dict[str, list[str]] = {}
         self._open_ids: list[str | None] = []
+        self._unread = 0
         self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {k: v or "" for k, v in attrs}
+        self._unread += tag in ("style", "script")
         if tag not in ("input", "br", "img", "meta", "link", "hr"):
             self._open_ids.append(attributes.get("id"))
             if attributes.get("id"):
@@ -41,12 +43,15 @@ class _Page(HTMLParser):
             self.fields[attributes["name"]] = attributes.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:
+        self._unread -= tag in ("style", "script") and self._unread > 0
         if tag == "form":
             self.done = True
         if self._open_ids and tag not in ("input", "br", "img", "meta", "link", "hr"):
             self._open_ids.pop()
 
     def handle_data(self, data: str) -> None:
+        if self._unread:
+            return  # inside <style> or <script>: not text a person reads
         self.text.append(data)
         for element_id in filter(None, self._open_ids):
             self.by_id[element_id].append(data)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pyotp
 
-from ..context import RunContext, StepFailed
+from ..context import Authenticator, RunContext, StepFailed
 from . import Step
 from .authorize import capture_landing
 
@@ -40,13 +40,24 @@ class Login(Step):
 
     @staticmethod
     def _second_step(ctx: RunContext, recipe, username: str):
-        """A TOTP code, from the secret the page shows at enrolment or the one remembered since."""
+        """A TOTP code, from the secret the page shows at enrolment or the one remembered since.
+
+        A code serves once (RFC 6238 5.2): when this user already used the current time
+        step, the next step's code is given, and the target's clock moved on if even
+        that one is not due yet, as a person would wait for their app's next code.
+        """
         key = (ctx.service.id, username)
         shown = ctx.driver.text_by_id(recipe.totp_secret_id) if recipe.totp_secret_id else None
         if shown:
-            ctx.enrolled[key] = shown
+            ctx.enrolled[key] = Authenticator(shown)
         if key not in ctx.enrolled:
             raise StepFailed(f"login: the page asks {username} for a TOTP code, but no secret was ever shown "
                              "to this harness")
-        code = pyotp.TOTP(ctx.enrolled[key]).at(ctx.now())
-        return ctx.driver.submit_form({recipe.totp_code: code}, recipe.submit)
+        app = ctx.enrolled[key]
+        totp = pyotp.TOTP(app.secret)
+        current = int(ctx.now() // totp.interval)
+        step = max(current, app.last_step + 1)
+        if step > current + 1:
+            ctx.advance_clock({"advance": (step - current - 1) * totp.interval})
+        app.last_step = step
+        return ctx.driver.submit_form({recipe.totp_code: totp.at(step * totp.interval)}, recipe.submit)

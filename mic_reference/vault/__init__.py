@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from plumbing.clock import Clock
@@ -109,12 +110,26 @@ class Vault:
             row = db.execute(select(table).where(table.c.subject_digest == subject_digest)).first()
         return None if row is None else self.keyring.open(row.key_id, row.sealed, f"mfa:{subject_digest}")
 
-    def enroll_totp(self, subject: str, secret: str) -> None:
+    def enroll_totp(self, subject: str, secret: str, step: int) -> bool:
+        """Keep a secret whose first code (at ``step``) checked out; False if one was enrolled meanwhile."""
         subject_digest = digest(subject)
         key_id, sealed = self.keyring.seal(secret, f"mfa:{subject_digest}")
+        try:
+            with self.transaction() as db:
+                db.execute(insert(schema.mfa_enrollments).values(subject_digest=subject_digest, key_id=key_id,
+                                                                 sealed=sealed, enrolled_at=self.clock.now(),
+                                                                 last_step=step))
+        except IntegrityError:
+            return False
+        return True
+
+    def use_totp_step(self, subject: str, step: int) -> bool:
+        """Accept a code's time step once: a step not newer than the last accepted one is a replay."""
+        table = schema.mfa_enrollments
         with self.transaction() as db:
-            db.execute(insert(schema.mfa_enrollments).values(subject_digest=subject_digest, key_id=key_id,
-                                                             sealed=sealed, enrolled_at=self.clock.now()))
+            return db.execute(update(table).where(table.c.subject_digest == digest(subject),
+                                                  table.c.last_step < step)
+                              .values(last_step=step)).rowcount == 1
 
     # -- login grants -----------------------------------------------------------------
 

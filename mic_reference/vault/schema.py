@@ -25,6 +25,7 @@ mfa_enrollments = Table(
     "mfa_enrollments", metadata,
     Column("subject_digest", _DIGEST, primary_key=True),
     Column("enrolled_at", Float, nullable=False),
+    Column("last_step", Integer, nullable=False),  # the last TOTP time step accepted: no code serves twice
     *_sealed(),
 )
 

@@ -2,7 +2,8 @@
 
 After the password, a service with ``mfa: totp`` asks for a code. A user without a
 secret gets one to add to an authenticator app and is enrolled when the first code
-checks out. Codes are checked against the injected clock, one 30-second step either side.
+checks out. Codes are checked against the injected clock, one 30-second step either side, and a code that
+was accepted once is not accepted again (RFC 6238 5.2).
 """
 from __future__ import annotations
 
@@ -42,20 +43,29 @@ def challenge(client: Any, params: Mapping[str, str], identity: Identity, *, enr
     return response
 
 
+def matching_step(secret: str | None, code: str, now: float) -> int | None:
+    """The time step (RFC 6238) whose code this is, one step either side of now; None if none."""
+    if not secret or not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(now // totp.interval)
+    return next((step for step in (current - 1, current, current + 1)
+                 if secrets.compare_digest(totp.at(step * totp.interval), code)), None)
+
+
 def verify(pending: PendingLogin) -> Response:
     """The code posted for a pending second factor: the login completes, or the page asks again."""
     identity = pending.identity
 
     def check(client: Any, _identity: Identity) -> Response | None:
         vault = mic().vault
-        secret = pending.enrolling_secret or vault.totp_secret(subject(client, identity))
-        code = request.form.get("totp_code", "").strip()
-        if not (secret and code.isdigit() and pyotp.TOTP(secret).verify(code, for_time=vault.clock.now(),
-                                                                        valid_window=1)):
+        who = subject(client, identity)
+        secret = pending.enrolling_secret or vault.totp_secret(who)
+        step = matching_step(secret, request.form.get("totp_code", "").strip(), vault.clock.now())
+        if step is None or not (vault.enroll_totp(who, secret, step) if pending.enrolling_secret
+                                else vault.use_totp_step(who, step)):
             return challenge(client, pending.params, identity, enrolling=pending.enrolling_secret,
                              error="That code is not right; try the one your app shows now.")
-        if pending.enrolling_secret:
-            vault.enroll_totp(subject(client, identity), pending.enrolling_secret)
         return None
 
     return finish_login(resumed_request(pending.params), lambda connector: identity, second_factor=check)
