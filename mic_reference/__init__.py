@@ -19,7 +19,6 @@ from plumbing.clock import Clock, SystemClock
 from . import admin
 from . import config as mic_config
 from . import connectors
-from .connectors.capabilities import RedirectLogin
 from .oauth import server as oauth_server
 from .oauth.clients import ClientDirectory
 from .vault import Keyring, KeyringError, Vault
@@ -63,7 +62,8 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     app.register_blueprint(token.bp)
     app.extensions["baas"] = BaasStore(vault)
     app.register_blueprint(baas_bp)
-    authorize.add_callback_routes(app, {c.callback_path for c in built.values() if isinstance(c, RedirectLogin)})
+    # every installed type's, so that a service the admin API adds later is served too
+    authorize.add_callback_routes(app, connectors.callback_paths())
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     admin_token = admin_token or os.environ.get("MIC_ADMIN_TOKEN")

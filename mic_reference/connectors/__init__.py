@@ -2,7 +2,8 @@
 
 A connector type is a module registered under the ``mic_reference.connectors`` entry
 point group, named by the provider type it serves (``oauth2``). It offers
-``PROVIDER_SCHEMA`` (the JSON Schema of its ``provider`` block) and
+``PROVIDER_SCHEMA`` (the JSON Schema of its ``provider`` block), ``CALLBACK_PATH`` if
+its logins come back to the MIC by redirect, and
 ``build(service, transport)``, where ``transport`` is the MIC's one HTTP connection
 pool for upstream calls. ``build`` returns an object honouring only those interfaces
 of ``capabilities`` that the configured service can: the core asks for a capability,
@@ -27,6 +28,11 @@ GROUP = "mic_reference.connectors"
 def available() -> dict[str, ModuleType]:
     """Every installed connector type, by provider type name."""
     return {ep.name: ep.load() for ep in entry_points(group=GROUP)}
+
+
+def callback_paths() -> set[str]:
+    """Every path an installed connector type's upstream may redirect back to."""
+    return {path for module in available().values() if (path := getattr(module, "CALLBACK_PATH", None))}
 
 
 def provider_schemas() -> dict[str, dict]:

@@ -19,6 +19,8 @@ from ..config import AuthService
 from .capabilities import ConnectorError, Identity, PasswordLogin, RedirectLogin, UpstreamRefresh
 
 TIMEOUT = httpx2.Timeout(10.0, connect=3.0)
+#: where the upstream sends the browser back (registered with the upstream)
+CALLBACK_PATH = "/oauth2/redirect"
 _URL = {"type": "string", "pattern": "^https?://"}
 
 PROVIDER_SCHEMA = {
@@ -120,7 +122,7 @@ class OAuth2Upstream(UpstreamRefresh):
 
 
 class OAuth2CodeLogin(OAuth2Upstream, RedirectLogin):
-    callback_path = "/oauth2/redirect"
+    callback_path = CALLBACK_PATH
 
     def __init__(self, service: AuthService, transport: httpx2.BaseTransport) -> None:
         super().__init__(service, transport)
