@@ -17,14 +17,10 @@ class UpstreamError(OAuth2Error):
         self.debug = debug
 
 
-def error_body(error: OAuth2Error) -> dict[str, str]:
-    body = {"error": error.error, "error_description": error.description or error.error}
-    body["debug"] = getattr(error, "debug", "") or ""
-    return body
-
-
 def json_error(error: OAuth2Error) -> tuple[int, str, list[tuple[str, str]]]:
     headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"), ("Pragma", "no-cache")]
     if error.status_code == 401:
         headers.append(("WWW-Authenticate", 'Basic realm="mic"'))
-    return error.status_code, json.dumps(error_body(error)), headers
+    body = {"error": error.error, "error_description": error.description or error.error,
+            "debug": getattr(error, "debug", "") or ""}
+    return error.status_code, json.dumps(body), headers

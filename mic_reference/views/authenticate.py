@@ -15,7 +15,7 @@ from ..connectors.capabilities import PasswordLogin
 from ..oauth.errors import json_error
 from ..records import PendingLogin
 from . import login_page, mfa
-from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request
+from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request, unknown_login
 
 bp = Blueprint("authenticate", __name__, template_folder="../templates")
 
@@ -54,9 +54,9 @@ def authenticate(ref: str):
     """Credentials for a pending login: from an SDK (temp_login_uri) or MIC's login page."""
     pending = mic().vault.take_pending(ref)
     if pending is not None and pending.csrf_digest is not None and not login_page.csrf_ok(pending.csrf_digest):
-        return _unknown_login("This login form is not one MIC showed to this browser; start again from the app.")
+        return unknown_login("This login form is not one MIC showed to this browser; start again from the app.")
     if pending is not None and pending.identity is not None:
-        return _unknown_login("This login is waiting for its second factor.")
+        return unknown_login("This login is waiting for its second factor.")
     return _complete(pending, hosted=False)
 
 
@@ -65,7 +65,7 @@ def second_factor(ref: str):
     pending = mic().vault.take_pending(ref)
     if pending is None or pending.identity is None or pending.csrf_digest is None \
             or not login_page.csrf_ok(pending.csrf_digest):
-        return _unknown_login("This second step is unknown, expired or already done; start again from the app.")
+        return unknown_login("This second step is unknown, expired or already done; start again from the app.")
     return mfa.verify(pending)
 
 
@@ -77,10 +77,10 @@ def authenticate_hosted():
 
 def _complete(pending: PendingLogin | None, *, hosted: bool):
     if pending is None or pending.callback_url is not None:
-        return _unknown_login("This login is unknown, expired or already done; start again.")
+        return unknown_login("This login is unknown, expired or already done; start again.")
     for name in ("client_id", "redirect_uri"):
         if name in request.form and request.form[name] != pending.params.get(name):
-            return _unknown_login(f"{name} differs from the one this login began with.")
+            return unknown_login(f"{name} differs from the one this login began with.")
     username, password = request.form.get("username", ""), request.form.get("password", "")
     on_page = hosted or pending.csrf_digest is not None
 
@@ -95,9 +95,6 @@ def _complete(pending: PendingLogin | None, *, hosted: bool):
                         lambda connector: connector.password_login(username, password),
                         retry if on_page else None, second_step if on_page else None)
 
-
-def _unknown_login(description: str):
-    return jsonify(error="invalid_request", error_description=description, debug=""), 400
 
 for prefix in VERSION_PREFIXES:
     bp.add_url_rule(f"{prefix}/oauth/auth", endpoint=f"temp{prefix}", view_func=temp_login_uri, methods=["POST"])

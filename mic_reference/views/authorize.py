@@ -11,11 +11,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, jsonify, redirect, request
+from flask import Blueprint, redirect, request
 
 from ..connectors.capabilities import RedirectLogin
 from . import login_page
-from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request
+from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request, unknown_login
 
 bp = Blueprint("authorize", __name__)
 
@@ -37,8 +37,7 @@ def authorize():
 def upstream_callback():
     pending = mic().vault.take_pending(request.args.get("state", ""))
     if pending is None or pending.callback_url is None or urlsplit(pending.callback_url).path != request.path:
-        return jsonify(error="invalid_request", error_description="This login is unknown, expired or already done; "
-                                                                  "start again from the app.", debug=""), 400
+        return unknown_login("This login is unknown, expired or already done; start again from the app.")
     return finish_login(resumed_request(pending.params),
                         lambda connector: connector.complete(request.args.to_dict(), pending.callback_url))
 

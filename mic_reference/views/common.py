@@ -9,7 +9,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 import httpx2
-from flask import Response, current_app, request
+from flask import Response, current_app, jsonify, request
 
 from .. import upstream
 from ..connectors.capabilities import ConnectorError, Identity
@@ -35,6 +35,11 @@ class Mic:
 
 def mic() -> Mic:
     return current_app.extensions["mic"]
+
+
+def unknown_login(description: str) -> tuple[Response, int]:
+    """A login reference that leads nowhere: nothing to redirect to, so say so (RFC 6749 4.1.2.1)."""
+    return jsonify(error="invalid_request", error_description=description, debug=""), 400
 
 
 def resumed_request(params: Mapping[str, str]) -> OAuth2Request:
