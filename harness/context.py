@@ -17,12 +17,34 @@ from .target import Service, Target
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-class StepFailed(Exception):
-    """A step could not do its work, or an expectation did not hold."""
+SEVERITIES = ("failure", "warning")
 
-    def __init__(self, message: str, *, cite: str | None = None) -> None:
+
+class StepFailed(Exception):
+    """A step could not do its work, or an expectation did not hold.
+
+    A ``warning`` is reported but does not fail the cell: a deviation a vendor should
+    see, not one that breaks a client.
+    """
+
+    def __init__(self, message: str, *, cite: str | None = None, severity: str = "failure") -> None:
         super().__init__(message)
         self.cite = cite
+        self.severity = severity
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """What the app sent, kept so a failure can be replayed (curl) or mutated (fuzz)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes = b""
+
+    @classmethod
+    def of(cls, request: httpx2.Request) -> "SentRequest":
+        return cls(request.method, str(request.url), dict(request.headers), request.read())
 
 
 @dataclass
@@ -32,6 +54,7 @@ class Reply:
     status: int
     headers: dict[str, str]
     text: str
+    request: SentRequest | None = None
 
     @property
     def json(self) -> Any:
@@ -48,7 +71,7 @@ class Reply:
 
     @classmethod
     def of(cls, response: httpx2.Response) -> "Reply":
-        return cls(response.status_code, dict(response.headers), response.text)
+        return cls(response.status_code, dict(response.headers), response.text, SentRequest.of(response.request))
 
 
 @dataclass

@@ -20,7 +20,7 @@ from .target import Target
 class StepRecord:
     name: str
     line: int | None
-    outcome: str  # passed, failed, skipped
+    outcome: str  # passed, failed, warned (a warning-severity expectation did not hold), skipped
     seconds: float
     message: str = ""
     cite: str | None = None
@@ -29,7 +29,7 @@ class StepRecord:
 @dataclass
 class CellResult:
     cell: Cell
-    outcome: str  # passed or failed
+    outcome: str  # passed, warned (passed, with warnings) or failed
     seconds: float
     steps: list[StepRecord] = field(default_factory=list)
 
@@ -83,9 +83,13 @@ class Runner:
                 registry[spec.name](spec.args).run(ctx)
                 result.steps.append(StepRecord(spec.name, spec.line, "passed", time.perf_counter() - began))
             except StepFailed as exc:
-                result.outcome = "failed"
-                result.steps.append(StepRecord(spec.name, spec.line, "failed", time.perf_counter() - began,
-                                               str(exc), exc.cite))
+                warning = exc.severity == "warning"
+                if not warning:
+                    result.outcome = "failed"
+                elif result.outcome == "passed":
+                    result.outcome = "warned"
+                result.steps.append(StepRecord(spec.name, spec.line, "warned" if warning else "failed",
+                                               time.perf_counter() - began, str(exc), exc.cite))
 
     def _driver(self, name: str):
         if name == "browser":

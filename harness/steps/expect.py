@@ -8,7 +8,7 @@ from typing import Any
 
 from plumbing.masking import is_secret_name, mask
 
-from ..context import RunContext, StepFailed
+from ..context import SEVERITIES, RunContext, StepFailed
 from . import Step
 
 _MISSING = object()
@@ -55,17 +55,21 @@ class Expect(Step):
             "save": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^(json|redirect)\\."},
                      "description": "name -> json.<path> or redirect.<param>, usable later as {{ name }}"},
             "cite": {"type": "string", "description": "the spec clause this enforces, e.g. RFC6749-4.1.2"},
+            "severity": {"enum": list(SEVERITIES),
+                         "description": "failure (default) fails the cell; warning is reported and the run goes on"},
         },
     }
 
     def run(self, ctx: RunContext) -> None:
         args = ctx.render({k: v for k, v in self.args.items() if k != "save"})
-        cite = args.get("cite")
         problems = self._check_reply(ctx, args) + self._check_landing(ctx, args)
-        if problems:
-            raise StepFailed("; ".join(problems), cite=cite)
+        failed = StepFailed("; ".join(problems), cite=args.get("cite"), severity=args.get("severity", "failure"))
+        if problems and failed.severity == "failure":
+            raise failed
         for name, source in self.args.get("save", {}).items():
             ctx.vars[name] = self._source(ctx, source)
+        if problems:
+            raise failed
 
     @staticmethod
     def _check_reply(ctx: RunContext, args: dict[str, Any]) -> list[str]:
