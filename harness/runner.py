@@ -29,9 +29,13 @@ class StepRecord:
 @dataclass
 class CellResult:
     cell: Cell
-    outcome: str  # passed, warned (passed, with warnings) or failed
+    #: passed, warned (passed, with warnings) or failed as run; the plugin may turn it into
+    #: xfailed / xpassed (an expected failure that failed / passed) or skipped
+    outcome: str
     seconds: float
     steps: list[StepRecord] = field(default_factory=list)
+    #: why the cell was expected to fail (xfail mark or expected-failures file), or skipped
+    reason: str | None = None
 
     @property
     def failure(self) -> StepRecord | None:
