@@ -1,49 +1,170 @@
-"""``mic-harness``: run the conformance scenarios, or serve the fleet for a person to try.
+"""``mic-harness``: run, certify, validate and list the conformance scenarios, or serve the fleet.
 
-``run`` is pytest with this package's plugin, so a scenario behaves the same from the
-CLI, from ``pytest scenarios/`` and in CI.
+``run``, ``certify`` and ``list`` are pytest with this package's plugin, so a scenario
+behaves the same from the CLI, from ``pytest scenarios/`` and in CI.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from .fleet import EmbeddedFleet
+from plumbing.yamlfile import YamlError
+
+from . import certify, expected, profiles, scenario as scenarios, target as targets
+from .fleet import EmbeddedFleet, planned_target
 from .serve_table import render
+
+#: CLI option -> plugin option, for the options every pytest-backed command takes
+_TARGET_OPTIONS = {"target": "--mic-target", "mic_url": "--mic-url", "app_key": "--mic-app-key",
+                   "app_secret": "--mic-app-secret", "service": "--mic-service", "profile": "--mic-profile"}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mic-harness", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run scenario files against the embedded fleet")
-    run.add_argument("paths", nargs="*", default=["scenarios"], help="scenario files or directories")
-    run.add_argument("-k", dest="keyword", help="only cells whose id matches this pytest -k expression")
+    aimed = argparse.ArgumentParser(add_help=False)
+    aimed.add_argument("--target", metavar="FILE", help="a target file for a MIC elsewhere (default: the embedded "
+                                                       "reference MIC and mocks)")
+    aimed.add_argument("--mic-url", metavar="URL", help="the target's MIC URL, overriding its file")
+    aimed.add_argument("--app-key", metavar="KEY", help="the target's app key, overriding its file")
+    aimed.add_argument("--app-secret", metavar="SECRET", help="the target's app secret, overriding its file")
+    aimed.add_argument("--service", metavar="ID", help="only this auth service of the target")
+    aimed.add_argument("--tls", action="store_true", help="run the embedded fleet over HTTPS (a throwaway local CA)")
+    paths = argparse.ArgumentParser(add_help=False)
+    paths.add_argument("paths", nargs="*", help="scenario files or directories (default: scenarios, or the profile's)")
+    paths.add_argument("-k", dest="keyword", help="only cells whose id matches this pytest -k expression")
+    paths.add_argument("--profile", choices=profiles.available(), help="only the cells of this profile")
+
+    run = commands.add_parser("run", parents=[aimed, paths], help="run scenarios and write the report")
     run.add_argument("--report", default="reports", metavar="DIR", help="where the report goes (default: reports)")
-    run.add_argument("--tls", action="store_true", help="run the embedded fleet over HTTPS (a throwaway local CA)")
+    run.add_argument("--expected-failures", metavar="FILE", help="known deviations (cells that are expected to fail)")
+    run.add_argument("--baseline", metavar="RESULTS_JSON", help="fail on cells that newly fail against this run")
+    run.add_argument("-n", dest="workers", metavar="N", help="run in N processes (pytest-xdist; 'auto' for one per core)")
+    cert = commands.add_parser("certify", parents=[aimed], help="run a profile and write a certification package")
+    cert.add_argument("--profile", required=True, choices=profiles.available())
+    cert.add_argument("--report", metavar="DIR", help="where the package goes (default: certification/<profile>)")
+    commands.add_parser("list", parents=[aimed, paths], help="print the matrix cells the scenarios expand to")
+    check = commands.add_parser("validate", help="check scenario files (and a target file) without running anything")
+    check.add_argument("paths", nargs="*", default=["scenarios"], help="scenario files or directories")
+    check.add_argument("--target", metavar="FILE", help="also check this target file")
+    check.add_argument("--expected-failures", metavar="FILE", help="also check this expected-failures file")
+    commands.add_parser("schema", help="print the scenario language's JSON Schema (as shipped in the package)")
     commands.add_parser("serve", help="run the fleet in the foreground and print what it serves")
     args = parser.parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    return _serve()
+    handler = {"run": _run, "certify": _certify, "list": _list, "validate": _validate,
+               "schema": _schema, "serve": _serve}[args.command]
+    return handler(args)
+
+
+def _pytest_args(args: argparse.Namespace) -> list[str]:
+    """The plugin options and paths shared by run, certify and list."""
+    chosen = list(getattr(args, "paths", None) or [])
+    if not chosen:
+        chosen = [str(p) for p in profiles.load(args.profile).files()] if args.profile else ["scenarios"]
+    options = ["-p", "no:cacheprovider", "--no-header", *chosen]
+    for name, flag in _TARGET_OPTIONS.items():
+        value = getattr(args, name, None)
+        if value:
+            options += [flag, value]
+    if args.tls:
+        options.append("--mic-tls")
+    if getattr(args, "keyword", None):
+        options += ["-k", args.keyword]
+    return options
 
 
 def _run(args: argparse.Namespace) -> int:
     report = Path(args.report)
-    pytest_args = [*args.paths, "-v", "-p", "no:cacheprovider", "--mic-report", str(report),
-                   f"--junitxml={report / 'junit.xml'}", "-o", "junit_family=xunit2", "--no-header"]
-    if args.keyword:
-        pytest_args += ["-k", args.keyword]
-    if args.tls:
-        pytest_args.append("--mic-tls")
-    return int(pytest.main(pytest_args))
+    options = _pytest_args(args) + ["-v", "--mic-report", str(report), f"--junitxml={report / 'junit.xml'}",
+                                    "-o", "junit_family=xunit2"]
+    if args.expected_failures:
+        options += ["--mic-expected-failures", args.expected_failures]
+    if args.baseline:
+        options += ["--mic-baseline", args.baseline]
+    if args.workers:
+        options += ["-n", args.workers]
+    return int(pytest.main(options))
 
 
-def _serve() -> int:
+def _certify(args: argparse.Namespace) -> int:
+    report = Path(args.report or Path("certification") / args.profile)
+    code = _run(argparse.Namespace(**{**vars(args), "paths": [], "keyword": None, "report": str(report),
+                                      "expected_failures": None, "baseline": None, "workers": None}))
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        print(f"mic-harness certify: the run did not complete (pytest exit {code}); no package written",
+              file=sys.stderr)
+        return int(code)
+    target = _target(args)
+    verdict = certify.package(report, profiles.load(args.profile), target)
+    for line in verdict.lines():
+        print(line)
+    print(f"package: {report} ({certify.MANIFEST}, {certify.DIGEST}, report.html, results.json, junit.xml)")
+    return 0 if verdict.certified else 1
+
+
+def _target(args: argparse.Namespace) -> targets.Target:
+    """The target as the run saw it, for the manifest (its URLs are the plan's on the embedded fleet)."""
+    plan = targets.load(args.target, dict(os.environ)) if args.target else planned_target()
+    return targets.narrowed(plan, mic=args.mic_url, app_key=args.app_key, app_secret=args.app_secret,
+                            service=args.service)
+
+
+def _list(args: argparse.Namespace) -> int:
+    return int(pytest.main(_pytest_args(args) + ["--collect-only", "-q"]))
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """Every file is checked, every error printed; nothing starts, nothing runs."""
+    began = time.perf_counter()
+    files, errors = 0, []
+    for path in _scenario_files(args.paths, errors):
+        files += 1
+        try:
+            scenarios.load(path)
+        except YamlError as exc:
+            errors.append(str(exc))
+    for path, load in ((args.target, lambda p: targets.load(p, dict(os.environ))),
+                       (args.expected_failures, expected.load)):
+        if path:
+            files += 1
+            try:
+                load(path)
+            except (YamlError, KeyError) as exc:
+                errors.append(str(exc.args[0] if isinstance(exc, KeyError) else exc))
+    for error in errors:
+        print(error, file=sys.stderr)
+    elapsed = (time.perf_counter() - began) * 1000
+    print(f"{files} file(s) checked in {elapsed:.0f} ms: " + (f"{len(errors)} error(s)" if errors else "all valid"))
+    return 1 if errors else 0
+
+
+def _scenario_files(paths: list[str], errors: list[str]) -> list[Path]:
+    found = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+        elif path.is_file():
+            found.append(path)
+        else:
+            errors.append(f"{raw}: no such file or directory")
+    return found
+
+
+def _schema(args: argparse.Namespace) -> int:
+    print(json.dumps(scenarios.published_schema(), indent=2))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
     fleet = EmbeddedFleet().start()
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -58,5 +179,14 @@ def _serve() -> int:
     return 0
 
 
+def entry() -> int:
+    """The console script: a closed pipe (``mic-harness list | head``) ends the output quietly."""
+    try:
+        return main()
+    except BrokenPipeError:
+        sys.stdout = None
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -2,37 +2,83 @@
 
 YAML files under a ``scenarios`` directory (or named on the command line) are
 collected; each matrix cell is an item. The embedded fleet and the browser start once,
-on the first item that needs them, and stop when the session ends.
+on the first item that needs them, and stop when the session ends. With
+``--mic-target`` the cells run against a MIC elsewhere and no fleet starts.
 """
 from __future__ import annotations
 
+import os
+import time
+import warnings
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from plumbing.tls import LocalTLS
+from plumbing.yamlfile import YamlError
 
-from . import report, scenario as scenarios
+from . import baseline, expected as expected_failures, profiles, report, scenario as scenarios, target as targets
+from .context import RunContext
 from .fleet import EmbeddedFleet, planned_target
 from .runner import CellResult, Runner
 
 HARNESS = pytest.StashKey["Harness"]()
 
 
-class Harness:
-    """The session's fleet, runner and results; the fleet starts on first use."""
+class ScenarioWarning(UserWarning):
+    """A warning-severity expectation did not hold: reported, not failed."""
 
-    def __init__(self, tls: bool = False) -> None:
-        self.tls = LocalTLS() if tls else None
+
+class Harness:
+    """The session's target, fleet, runner and results; the fleet starts on first use."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        option = config.getoption
+        self.tls = LocalTLS() if option("--mic-tls") else None
+        self.external = option("--mic-target")
+        if option("--mic-url") and not self.external:
+            raise pytest.UsageError("--mic-url needs --mic-target FILE: the target file says which services the "
+                                    "MIC has, what they can do and how to log in "
+                                    f"(see {targets.EXTERNAL_EXAMPLE.name} in harness/targets)")
+        try:
+            plan = targets.load(self.external, dict(os.environ)) if self.external else planned_target()
+            self.plan = self._narrow(plan, config)
+            self.profile = profiles.load(option("--mic-profile")) if option("--mic-profile") else None
+            listed = option("--mic-expected-failures")
+            self.expected = expected_failures.load(listed) if listed else None
+            self.baseline = baseline.outcomes(option("--mic-baseline")) if option("--mic-baseline") else None
+        except (YamlError, KeyError, profiles.UnknownProfile, baseline.BaselineError) as exc:
+            raise pytest.UsageError(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
+        self._config = config
         self.fleet: EmbeddedFleet | None = None
         self._runner: Runner | None = None
         self.results: list[CellResult] = []
+        self.comparison: baseline.Comparison | None = None
+        self.started = time.perf_counter()
+
+    @staticmethod
+    def _narrow(target: targets.Target, config: pytest.Config) -> targets.Target:
+        option = config.getoption
+        return targets.narrowed(target, mic=option("--mic-url"), app_key=option("--mic-app-key"),
+                                app_secret=option("--mic-app-secret"), service=option("--mic-service"))
+
+    @property
+    def target(self) -> targets.Target:
+        """The target the cells run against: the external one, or the started fleet's."""
+        if self.external:
+            return self.plan
+        self.runner  # starts the fleet
+        return self._narrow(self.fleet.target, self._config)
 
     @property
     def runner(self) -> Runner:
         if self._runner is None:
-            self.fleet = EmbeddedFleet(tls=self.tls).start()
-            self._runner = Runner(self.fleet.target, tls=self.tls)
+            if self.external:
+                self._runner = Runner(self.plan, tls=self.tls)
+            else:
+                self.fleet = EmbeddedFleet(tls=self.tls).start()
+                self._runner = Runner(self._narrow(self.fleet.target, self._config), tls=self.tls)
         return self._runner
 
     def close(self) -> None:
@@ -48,25 +94,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write the scenario report (results.json, report.html) to DIR")
     group.addoption("--mic-tls", action="store_true", default=False,
                     help="run the embedded fleet over HTTPS (a throwaway local CA)")
+    group.addoption("--mic-target", metavar="FILE", default=None,
+                    help="run against the MIC this target file describes (${VARS} come from the environment) "
+                         "instead of the embedded fleet")
+    group.addoption("--mic-url", metavar="URL", default=None, help="the target's MIC URL, overriding its file")
+    group.addoption("--mic-app-key", metavar="KEY", default=None, help="the target's app key, overriding its file")
+    group.addoption("--mic-app-secret", metavar="SECRET", default=None,
+                    help="the target's app secret, overriding its file (better: ${VAR} in the file)")
+    group.addoption("--mic-service", metavar="ID", default=None, help="run only this auth service of the target")
+    group.addoption("--mic-profile", metavar="NAME", default=None,
+                    help=f"only the cells of this profile ({', '.join(profiles.available())})")
+    group.addoption("--mic-expected-failures", metavar="FILE", default=None,
+                    help="known deviations: listed cells that fail are xfailed; listed cells that pass fail")
+    group.addoption("--mic-baseline", metavar="RESULTS_JSON", default=None,
+                    help="compare with an earlier results.json; a newly failing cell fails the run")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[HARNESS] = Harness(tls=config.getoption("--mic-tls"))
     config.addinivalue_line("markers", "scenario: a MIC conformance scenario cell")
+    config.stash[HARNESS] = Harness(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    config.stash[HARNESS].close()
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    directory = session.config.getoption("--mic-report")
-    harness = session.config.stash[HARNESS]
-    if directory and harness.results:
-        written = report.write(Path(directory), harness.results)
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"mic-harness: report written to {written}")
+    if HARNESS in config.stash:
+        config.stash[HARNESS].close()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -77,21 +128,131 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     return None
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A skipped cell never runs; it still belongs in the report, with its reason."""
+    result = yield
+    if isinstance(item, ScenarioItem) and result.when == "setup" and result.skipped:
+        reason = result.longrepr[2] if isinstance(result.longrepr, tuple) else str(result.longrepr)
+        item.config.stash[HARNESS].results.append(
+            CellResult(item.cell, "skipped", 0.0, reason=reason.removeprefix("Skipped: ")))
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    harness = session.config.stash[HARNESS]
+    if harness.baseline is not None and harness.results:
+        harness.comparison = baseline.compare(harness.baseline, {f"{r.cell.location}::{r.cell.id}": r.outcome
+                                                                 for r in harness.results})
+        if harness.comparison.regressed:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    directory = session.config.getoption("--mic-report")
+    if directory and harness.results:
+        report.write(Path(directory), harness.results)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """Totals by outcome and the run's length, then what the baseline and expected failures say."""
+    harness = config.stash[HARNESS]
+    if not harness.results:
+        return
+    counts: dict[str, int] = {}
+    for result in harness.results:
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    elapsed = time.perf_counter() - harness.started
+    terminalreporter.write_sep("-", "mic-harness")
+    terminalreporter.write_line(f"{len(harness.results)} cells: {line} in {elapsed:.1f} s")
+    for text in harness.comparison.lines() if harness.comparison else []:
+        terminalreporter.write_line(text)
+    if harness.expected is not None:
+        for entry in harness.expected.unused():
+            terminalreporter.write_line(f"expected failure {entry.cell!r} ({harness.expected.source}:{entry.line}) "
+                                        "matched no cell")
+    directory = config.getoption("--mic-report")
+    if directory:
+        terminalreporter.write_line(f"report written to {Path(directory) / 'report.html'}")
+
+
 @pytest.fixture(scope="session")
-def mic_fleet(pytestconfig: pytest.Config) -> EmbeddedFleet:
+def mic_harness(pytestconfig: pytest.Config) -> Harness:
+    return pytestconfig.stash[HARNESS]
+
+
+@pytest.fixture(scope="session")
+def mic_fleet(mic_harness: Harness) -> EmbeddedFleet:
     """The embedded fleet (MIC, mocks, demo app), shared with the session's scenarios."""
-    harness = pytestconfig.stash[HARNESS]
-    harness.runner  # starts the fleet
-    return harness.fleet
+    if mic_harness.external:
+        pytest.skip("the run targets an external MIC: there is no embedded fleet")
+    mic_harness.runner  # starts the fleet
+    return mic_harness.fleet
+
+
+@pytest.fixture(scope="session")
+def mic_target(mic_harness: Harness) -> targets.Target:
+    """The target the scenarios run against (URLs, app, services, test users)."""
+    return mic_harness.target
+
+
+@pytest.fixture(scope="session")
+def mic_http(mic_harness: Harness) -> httpx2.Client:
+    """An HTTP client that trusts the target (the fleet's local CA in TLS mode)."""
+    return mic_harness.runner.http
+
+
+@pytest.fixture
+def mic_clock(mic_harness: Harness, mic_target: targets.Target, mic_http: httpx2.Client) -> "TargetClock":
+    """The target's clock, moved through its control surface."""
+    if not mic_target.clocks:
+        pytest.skip("the target has no controllable clock")
+    return TargetClock(mic_target, mic_http)
+
+
+@pytest.fixture
+def mic_browser_context(mic_harness: Harness, mic_target: targets.Target):
+    """A fresh Playwright browser context from the session's one browser, closed after the test."""
+    driver = mic_harness.runner.browsers.driver(mic_target.redirect_uri)
+    yield driver.context
+    driver.close()
+
+
+class TargetClock:
+    """The target's time for hand-written tests: read it, move it forward, set it."""
+
+    def __init__(self, target: targets.Target, http: httpx2.Client) -> None:
+        self._ctx = RunContext(target, next(iter(target.services.values())), None, http)
+
+    def now(self) -> float:
+        return self._ctx.now()
+
+    def advance(self, seconds: float) -> None:
+        self._ctx.advance_clock({"advance": seconds})
+
+    def set(self, instant: str | float) -> None:
+        self._ctx.advance_clock({"set": instant})
 
 
 class ScenarioFile(pytest.File):
     def collect(self):
+        harness = self.config.stash[HARNESS]
         scenario = scenarios.load(self.path)
-        for cell in scenarios.cells(scenario, planned_target()):
+        unsupported = scenarios.unsupported(scenario, harness.plan)
+        suite_path = profiles.relative_to_suite(self.path)
+        for cell in scenarios.cells(scenario, harness.plan):
+            connector = harness.plan.services[cell.service].connector
+            if harness.profile and not (suite_path and harness.profile.takes(suite_path, connector)):
+                continue
             item = ScenarioItem.from_parent(self, name=cell.id, cell=cell)
             for tag in scenario.tags:
+                self.config.addinivalue_line("markers", f"{tag}: scenario tag")
                 item.add_marker(tag)
+            skip = scenario.skip or unsupported
+            if skip:
+                item.add_marker(pytest.mark.skip(reason=skip))
+            xfail = scenario.xfail or (harness.expected.reason_for(f"{cell.location}::{cell.id}")
+                                       if harness.expected else None)
+            if xfail:
+                item.add_marker(pytest.mark.xfail(reason=xfail, strict=True, raises=ScenarioFailed))
             yield item
 
     def repr_failure(self, excinfo, style=None):
@@ -114,7 +275,14 @@ class ScenarioItem(pytest.Item):
         harness = self.config.stash[HARNESS]
         result = harness.runner.run(self.cell)
         harness.results.append(result)
-        if result.outcome != "passed":
+        expected = self.get_closest_marker("xfail")
+        if expected is not None:
+            result.reason = expected.kwargs["reason"]
+            result.outcome = "xfailed" if result.outcome == "failed" else "xpassed"
+        for step in result.steps:
+            if step.outcome == "warned":
+                warnings.warn(ScenarioWarning(f"{where(result, step)}: {step.message}{cited(step)}"))
+        if result.failure is not None:
             raise ScenarioFailed(describe_failure(result))
 
     def repr_failure(self, excinfo, style=None):
@@ -126,8 +294,14 @@ class ScenarioItem(pytest.Item):
         return self.path, None, f"{self.cell.scenario.title} [{self.cell.id}]"
 
 
+def where(result: CellResult, step) -> str:
+    return f"{result.cell.location}:{step.line}" if step.line else result.cell.location
+
+
+def cited(step) -> str:
+    return f" [{step.cite}]" if step.cite else ""
+
+
 def describe_failure(result: CellResult) -> str:
     failure = result.failure
-    where = f"{result.cell.location}:{failure.line}" if failure.line else result.cell.location
-    cite = f" [{failure.cite}]" if failure.cite else ""
-    return f"{where}: step '{failure.name}' failed{cite}: {failure.message}"
+    return f"{where(result, failure)}: step '{failure.name}' failed{cited(failure)}: {failure.message}"

@@ -17,6 +17,9 @@ from . import steps as step_plugins
 from .target import CAPABILITIES, Target
 
 DRIVERS = ["http", "browser"]
+SCHEMA_ID = "https://mic-conformance.invalid/schema/scenario.schema.json"
+#: the published schema, shipped in the package (``mic-harness schema`` regenerates it)
+SCHEMA_FILE = Path(__file__).parent / "schema" / "scenario.schema.json"
 SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -26,7 +29,11 @@ SCHEMA = {
         "description": {"type": "string"},
         "needs": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": CAPABILITIES}},
         "drivers": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": DRIVERS}},
-        "tags": {"type": "array", "items": {"type": "string"}},
+        "tags": {"type": "array", "uniqueItems": True, "description": "pytest marks (select with -m)",
+                 "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}},
+        "skip": {"type": "string", "minLength": 1, "description": "do not run; the reason, shown in reports"},
+        "xfail": {"type": "string", "minLength": 1,
+                  "description": "expected to fail, for this reason; an unexpected pass fails the run"},
         "steps": {"type": "array", "minItems": 1, "items": {
             "type": "object", "minProperties": 1, "maxProperties": 1,
             "description": "one step: its name, then its arguments"}},
@@ -52,6 +59,8 @@ class Scenario:
     steps: tuple[StepSpec, ...]
     tags: tuple[str, ...] = ()
     description: str = ""
+    skip: str | None = None
+    xfail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,33 @@ def load(path: str | Path) -> Scenario:
     data = document.data
     return Scenario(path=path, title=data["scenario"], needs=frozenset(data["needs"]),
                     drivers=tuple(data.get("drivers", ["http"])), steps=tuple(specs),
-                    tags=tuple(data.get("tags", [])), description=data.get("description", ""))
+                    tags=tuple(data.get("tags", [])), description=data.get("description", ""),
+                    skip=data.get("skip"), xfail=data.get("xfail"))
+
+
+def published_schema() -> dict:
+    """The whole scenario language as one JSON Schema, for editors and other tools.
+
+    ``load`` checks a file in two passes (the frame, then each step's arguments) so each
+    error is precise; this single document says the same in a form editors understand.
+    """
+    steps = {name: step.SCHEMA for name, step in sorted(step_plugins.registry().items())}
+    step_item = {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+                 "description": "one step: its name, then its arguments", "properties": steps}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            "title": "MIC conformance scenario", **SCHEMA,
+            "properties": {**SCHEMA["properties"], "steps": {**SCHEMA["properties"]["steps"], "items": step_item}}}
+
+
+def unsupported(scenario: Scenario, target: Target) -> str | None:
+    """Why the target cannot run this scenario at all (it lacks a control surface), or None."""
+    registry = step_plugins.registry()
+    wanted = {registry[spec.name].NEEDS_CONTROL for spec in scenario.steps} - {None}
+    if "clock" in wanted and not target.clocks:
+        return "needs a controllable clock, and the target has none (no control.clocks)"
+    if "surfaces" in wanted and not target.surfaces:
+        return "needs control surfaces (faults), and the target has none"
+    return None
 
 
 def cells(scenario: Scenario, target: Target) -> list[Cell]:

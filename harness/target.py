@@ -7,12 +7,14 @@ unchanged on any target.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plumbing import yamlfile
 
 EMBEDDED = Path(__file__).parent / "targets" / "embedded.yaml"
+#: a commented target file for a MIC that runs elsewhere
+EXTERNAL_EXAMPLE = Path(__file__).parent / "targets" / "external-example.yaml"
 
 CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-refresh", "browser-sso", "mfa",
                 "data-links", "cross-app-sso"]
@@ -140,3 +142,22 @@ def load(path: str | Path = EMBEDDED, variables: dict[str, str] | None = None) -
                   users={u: v["password"] for u, v in data.get("users", {}).items()},
                   peers={role: (p["key"], p["secret"]) for role, p in data.get("peers", {}).items()},
                   surfaces=surfaces, clocks=tuple(clocks))
+
+
+def narrowed(target: Target, *, mic: str | None = None, app_key: str | None = None,
+             app_secret: str | None = None, service: str | None = None) -> Target:
+    """The target with command-line overrides: another MIC URL or app, or one service only."""
+    changes: dict = {}
+    if mic:
+        changes["mic"] = mic.rstrip("/")
+        if target.baas == target.mic:
+            changes["baas"] = changes["mic"]
+    if app_key:
+        changes["app_key"] = app_key
+    if app_secret:
+        changes["app_secret"] = app_secret
+    if service:
+        if service not in target.services:
+            raise KeyError(f"the target has no service '{service}' (it has: {', '.join(target.services)})")
+        changes["services"] = {service: target.services[service]}
+    return replace(target, **changes)

@@ -23,6 +23,7 @@ class AdvanceClock(Step):
         },
     }
     MARGIN = 10
+    NEEDS_CONTROL = "clock"
 
     def run(self, ctx: RunContext) -> None:
         move = {k: v for k, v in self.args.items() if k in ("advance", "set")}

@@ -27,6 +27,7 @@ class ArmFault(Step):
             "times": {"type": "integer", "minimum": 1},
         },
     }
+    NEEDS_CONTROL = "surfaces"
 
     def run(self, ctx: RunContext) -> None:
         args = ctx.render(self.args)
