@@ -25,6 +25,7 @@ def as_json(results: list[CellResult]) -> dict:
             "driver": r.cell.driver,
             "id": f"{r.cell.location}::{r.cell.id}",
             "outcome": r.outcome,
+            "reason": r.reason,
             "seconds": round(r.seconds, 4),
             "steps": [{"step": s.name, "line": s.line, "outcome": s.outcome, "seconds": round(s.seconds, 4),
                        "message": s.message, "cite": s.cite} for s in r.steps],
