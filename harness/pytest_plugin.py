@@ -291,7 +291,7 @@ class ScenarioItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        return self.path, None, f"{self.cell.scenario.title} [{self.cell.id}]"
+        return self.path, 0, f"{self.cell.scenario.title} [{self.cell.id}]"
 
 
 def where(result: CellResult, step) -> str:

@@ -1,0 +1,61 @@
+"""Certification: a profile's run becomes a package whose digest covers every file in it."""
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import certify, profiles
+from harness.fleet import planned_target
+
+ROOT = Path(__file__).resolve().parent.parent
+MIC_HARNESS = str(Path(sys.executable).with_name("mic-harness"))
+
+
+def test_certify_runs_the_profile_and_writes_a_package_that_checks_out(tmp_path):
+    package = tmp_path / "package"
+    done = subprocess.run([MIC_HARNESS, "certify", "--profile", "oauth2-connector", "--service", "oauth2-password",
+                           "--report", str(package)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "certified: every required cell passed" in done.stdout
+    manifest_bytes = (package / certify.MANIFEST).read_bytes()
+    digest, name = (package / certify.DIGEST).read_text().split()
+    assert name == certify.MANIFEST and digest == hashlib.sha256(manifest_bytes).hexdigest()
+    manifest = json.loads(manifest_bytes)
+    assert manifest["verdict"] == "certified" and manifest["profile"]["name"] == "oauth2-connector"
+    assert {"report.html", "results.json", "junit.xml"} <= set(manifest["files"])
+    for file, sha in manifest["files"].items():
+        assert hashlib.sha256((package / file).read_bytes()).hexdigest() == sha, file
+    ids = {c["id"] for c in manifest["cells"]}
+    assert "scenarios/login/password-grant.yaml::oauth2-password::http" in ids
+    assert all("::oauth2-password::" in cell for cell in ids)
+    assert not any("/ttl/" in cell for cell in ids)  # not in the oauth2-connector profile
+    assert "demo-app-secret" not in manifest_bytes.decode()
+
+
+def _results(directory: Path, outcomes: dict[str, str]) -> None:
+    directory.mkdir()
+    (directory / "results.json").write_text(json.dumps({"results": [
+        {"id": f"{file}::oauth2-code::http", "file": file, "outcome": outcome, "reason": None}
+        for file, outcome in outcomes.items()]}))
+
+
+def test_a_required_failure_refuses_and_an_optional_one_does_not(tmp_path):
+    profile = profiles.load("mic-core")
+    _results(tmp_path / "a", {"scenarios/login/mfa.yaml": "failed", "scenarios/ttl/code.yaml": "passed"})
+    verdict = certify.package(tmp_path / "a", profile, planned_target())
+    assert verdict.certified, verdict.refusals
+    _results(tmp_path / "b", {"scenarios/ttl/code.yaml": "failed", "scenarios/ttl/token.yaml": "xfailed",
+                              "scenarios/ttl/refresh.yaml": "skipped", "scenarios/sso/cross-app.yaml": "warned"})
+    verdict = certify.package(tmp_path / "b", profile, planned_target())
+    assert not verdict.certified
+    assert [r.split(":")[0] for r in verdict.refusals] == [
+        "scenarios/ttl/code.yaml", "scenarios/ttl/token.yaml", "scenarios/ttl/refresh.yaml"]
+    assert json.loads((tmp_path / "b" / certify.MANIFEST).read_text())["verdict"] == "refused"
+    assert verdict.lines()[0] == "refused: 3 required cell(s) did not pass"
+
+
+def test_a_run_with_no_cell_certifies_nothing(tmp_path):
+    _results(tmp_path / "empty", {})
+    verdict = certify.package(tmp_path / "empty", profiles.load("mic-core"), planned_target())
+    assert not verdict.certified and "ran no cell" in verdict.refusals[0]
