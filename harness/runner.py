@@ -78,13 +78,16 @@ class Runner:
 
     def _run_steps(self, cell: Cell, ctx: RunContext, result: CellResult) -> None:
         registry = step_plugins.registry()
-        for spec in cell.scenario.steps:
+        steps = [registry[spec.name](spec.args) for spec in cell.scenario.steps]
+        for step in steps:
+            step.prepare(ctx)
+        for spec, step in zip(cell.scenario.steps, steps):
             if result.outcome == "failed":
                 result.steps.append(StepRecord(spec.name, spec.line, "skipped", 0.0))
                 continue
             began = time.perf_counter()
             try:
-                registry[spec.name](spec.args).run(ctx)
+                step.run(ctx)
                 result.steps.append(StepRecord(spec.name, spec.line, "passed", time.perf_counter() - began))
             except StepFailed as exc:
                 warning = exc.severity == "warning"

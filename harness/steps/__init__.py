@@ -25,6 +25,9 @@ class Step:
     def __init__(self, args: dict[str, Any]) -> None:
         self.args = args
 
+    def prepare(self, ctx: RunContext) -> None:
+        """Called for every step before the cell's first step runs (e.g. to mark a request log)."""
+
     def run(self, ctx: RunContext) -> None:
         raise NotImplementedError
 
