@@ -108,6 +108,34 @@ class RunContext:
     landing: Landing | None = None
     #: authenticator apps enrolled during this run, by (service, username); they outlive a cell
     enrolled: dict[tuple[str, str], "Authenticator"] = field(default_factory=dict)
+    #: where each control surface's request log stood when the cell began
+    log_marks: dict[str, int] = field(default_factory=dict)
+
+    def surface(self, name: str) -> str:
+        """A control surface's URL: ``upstream`` is the identity provider behind the cell's service."""
+        resolved = self.service.upstream if name == "upstream" else name
+        if resolved is None or resolved not in self.target.surfaces:
+            raise StepFailed(f"the target has no control surface for '{name}' "
+                             f"(it has: {', '.join(self.target.surfaces) or 'none'})")
+        return self.target.surfaces[resolved]
+
+    def mark_log(self, name: str) -> None:
+        """Remember where a server's request log stands, so later checks see only this cell's requests."""
+        if name not in self.log_marks:
+            entries = self._control(name, "GET", "/_control/requests", params={"limit": 1})["requests"]
+            self.log_marks[name] = entries[-1]["seq"] if entries else 0
+
+    def requests_since_mark(self, name: str, **query: str) -> list[dict[str, Any]]:
+        """What a server received since ``mark_log`` (masked, as its control surface keeps it)."""
+        params = {"since": self.log_marks.get(name, 0), **query}
+        return self._control(name, "GET", "/_control/requests", params=params)["requests"]
+
+    def _control(self, name: str, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, self.surface(name) + path, **kwargs)
+        if response.status_code != 200:
+            raise StepFailed(f"{name}'s control surface answered {response.status_code} to {method} {path}: "
+                             f"{response.text[:200]}")
+        return response.json()
 
     def advance_clock(self, move: dict[str, Any]) -> None:
         """Move every independent clock of the target (``{"advance": s}`` or ``{"set": t}``)."""

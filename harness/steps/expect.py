@@ -50,6 +50,20 @@ class Expect(Step):
                                "present": _PATHS, "absent": _PATHS},
             },
             "page_contains": {"type": "string", "description": "text on the page the flow stopped at"},
+            "requests": {
+                "type": "object", "additionalProperties": False, "required": ["server", "path"],
+                "description": "what a server received during this cell, from its control request log",
+                "properties": {
+                    "server": {"type": "string", "description": "a control surface, or 'upstream'"},
+                    "path": {"type": "string", "pattern": "^/", "description": "request path or glob"},
+                    "method": {"type": "string"},
+                    "form": {"type": "object", "additionalProperties": {"type": "string"},
+                             "description": "body fields the requests must carry (secrets are masked in logs)"},
+                    "status": {"type": "integer", "description": "what the server answered"},
+                    "count": {"type": "integer", "minimum": 0, "description": "exactly this many"},
+                    "at_least": {"type": "integer", "minimum": 0, "description": "default: 1"},
+                },
+            },
             "landed": {"enum": ["app", "page"],
                        "description": "whether the flow reached the app's redirect URI or stopped on a page"},
             "save": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^(json|redirect)\\."},
@@ -62,7 +76,7 @@ class Expect(Step):
 
     def run(self, ctx: RunContext) -> None:
         args = ctx.render({k: v for k, v in self.args.items() if k != "save"})
-        problems = self._check_reply(ctx, args) + self._check_landing(ctx, args)
+        problems = self._check_reply(ctx, args) + self._check_landing(ctx, args) + self._check_requests(ctx, args)
         failed = StepFailed("; ".join(problems), cite=args.get("cite"), severity=args.get("severity", "failure"))
         if problems and failed.severity == "failure":
             raise failed
@@ -70,6 +84,30 @@ class Expect(Step):
             ctx.vars[name] = self._source(ctx, source)
         if problems:
             raise failed
+
+    def prepare(self, ctx: RunContext) -> None:
+        if "requests" in self.args:
+            ctx.mark_log(self.args["requests"]["server"])
+
+    @staticmethod
+    def _check_requests(ctx: RunContext, args: dict[str, Any]) -> list[str]:
+        wanted = args.get("requests")
+        if wanted is None:
+            return []
+        query = {k: wanted[k] for k in ("path", "method") if k in wanted}
+        entries = [e for e in ctx.requests_since_mark(wanted["server"], **query)
+                   if ("status" not in wanted or e["status"] == wanted["status"])
+                   and all(isinstance(e["body"], dict) and str(e["body"].get(k)) == v
+                           for k, v in wanted.get("form", {}).items())]
+        described = f"{wanted.get('method', 'any')} {wanted['path']} at {wanted['server']}" + (
+            f" with {wanted['form']}" if "form" in wanted else "") + (
+            f" answered {wanted['status']}" if "status" in wanted else "")
+        if "count" in wanted and len(entries) != wanted["count"]:
+            return [f"requests: expected {wanted['count']} × {described}, the log shows {len(entries)}"]
+        if "count" not in wanted and len(entries) < wanted.get("at_least", 1):
+            return [f"requests: expected at least {wanted.get('at_least', 1)} × {described}, "
+                    f"the log shows {len(entries)}"]
+        return []
 
     @staticmethod
     def _check_reply(ctx: RunContext, args: dict[str, Any]) -> list[str]:

@@ -31,11 +31,7 @@ class ArmFault(Step):
 
     def run(self, ctx: RunContext) -> None:
         args = ctx.render(self.args)
-        surface = ctx.service.upstream if args["server"] == "upstream" else args["server"]
-        if surface is None or surface not in ctx.target.surfaces:
-            raise StepFailed(f"fault: the target has no control surface for '{args['server']}' "
-                             f"(it has: {', '.join(ctx.target.surfaces) or 'none'})")
         spec = {k: v for k, v in args.items() if k != "server"}
-        response = ctx.http.post(f"{ctx.target.surfaces[surface]}/_control/faults", json=spec)
+        response = ctx.http.post(f"{ctx.surface(args['server'])}/_control/faults", json=spec)
         if response.status_code != 201:
-            raise StepFailed(f"fault: {surface} refused it ({response.status_code}): {response.text}")
+            raise StepFailed(f"fault: {args['server']} refused it ({response.status_code}): {response.text}")
