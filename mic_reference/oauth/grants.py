@@ -5,7 +5,7 @@ import secrets
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 
 from .. import upstream
 from ..connectors.capabilities import ConnectorError
@@ -65,6 +65,10 @@ class PasswordGrant(_VaultBacked, grants.ResourceOwnerPasswordCredentialsGrant):
         return self.request.client
 
     def authenticate_user(self, username: str, password: str) -> LoginGrant:
+        # RFC 6749 3.2: a parameter sent without a value is as if omitted; authlib checks presence only
+        empty = next((name for name, value in (("username", username), ("password", password)) if not value), None)
+        if empty is not None:
+            raise InvalidRequestError(f"Missing '{empty}' in request.")
         try:
             identity = self.request.client.connector.password_login(username, password)
         except ConnectorError as exc:
