@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from plumbing.masking import SECRET_HEADERS, is_secret_name, mask, mask_fields
 
@@ -50,14 +50,27 @@ def _body(request: SentRequest, secret) -> list[str]:
     content_type = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
     text = request.body.decode("utf-8", errors="replace")
     if content_type.startswith("application/x-www-form-urlencoded"):
-        pairs = parse_qsl(text, keep_blank_values=True)
-        return [arg for name, value in pairs for arg in (
-            "--data-urlencode",
-            shlex.quote(f"{name}=") + secret(name, value) if is_secret_name(name)
-            else shlex.quote(f"{name}={value}"))]
+        return ["--data-binary", _form(text, secret)]
     if content_type.startswith("application/json"):
         try:
             return ["--data", shlex.quote(json.dumps(mask_fields(json.loads(text))))]
         except ValueError:
             pass
     return ["--data-binary", shlex.quote(text)]
+
+
+def _form(text: str, secret) -> str:
+    """The form body byte for byte (a fuzzed body may be malformed on purpose), secrets as variables.
+
+    A variable stands for the value as it was sent, percent-encoded.
+    """
+    shown, literal = [], ""
+    for index, pair in enumerate(text.split("&")):
+        raw_name, equals, raw_value = pair.partition("=")
+        literal += "&" if index else ""
+        if equals and is_secret_name(unquote_plus(raw_name)):
+            shown += [shlex.quote(literal + raw_name + equals), secret(unquote_plus(raw_name), unquote_plus(raw_value))]
+            literal = ""
+        else:
+            literal += pair
+    return "".join(shown + [shlex.quote(literal)] if literal else shown)
