@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
@@ -61,6 +62,7 @@ class ControlSurface:
 
             def recording_start_response(status: str, headers: list, exc_info=None):
                 entry["status"] = int(status.split(" ", 1)[0])
+                entry["answered_monotonic"] = time.monotonic()
                 if fault is not None:
                     entry["fault"] = fault.id
                 return start_response(status, headers, exc_info)
@@ -190,11 +192,12 @@ def _describe_request(environ: dict) -> dict[str, Any]:
         "path": environ.get("PATH_INFO", ""),
         "query": mask_fields(query),
         "headers": mask_headers(headers),
-        "body": _describe_body(environ.get("CONTENT_TYPE", ""), environ.get("plumbing.body", b"")),
+        "body": describe_body(environ.get("CONTENT_TYPE", ""), environ.get("plumbing.body", b"")),
     }
 
 
-def _describe_body(content_type: str, body: bytes) -> Any:
+def describe_body(content_type: str, body: bytes) -> Any:
+    """A body as logs and reports keep it: forms and JSON parsed, their secrets masked; else text."""
     if not body:
         return None
     body = body[:LOGGED_BODY_LIMIT]

@@ -1,8 +1,14 @@
-"""What a server received, kept for tests to inspect (secrets already masked)."""
+"""What a server received, kept for tests to inspect (secrets already masked).
+
+Besides the target's (possibly virtual) ``time``, an entry has ``received_monotonic``,
+the machine's monotonic clock, so a harness on the same machine can place it among the
+requests it made itself (a report's sequence diagram).
+"""
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import deque
 from fnmatch import fnmatchcase
 from typing import Any
@@ -20,7 +26,8 @@ class RequestLog:
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Keep an entry; the caller may still fill in its answer (``status``)."""
         with self._lock:
-            entry = {"seq": next(self._seq), "time": self._clock.now(), **entry, "status": None}
+            entry = {"seq": next(self._seq), "time": self._clock.now(), "received_monotonic": time.monotonic(),
+                     **entry, "status": None}
             self._entries.append(entry)
         return entry
 
