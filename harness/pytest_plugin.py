@@ -74,11 +74,14 @@ class Harness:
     @property
     def runner(self) -> Runner:
         if self._runner is None:
+            report = self._config.getoption("--mic-report")
+            artifacts = Path(report) / "artifacts" if report else None  # recorded traffic, failures' evidence
             if self.external:
-                self._runner = Runner(self.plan, tls=self.tls)
+                self._runner = Runner(self.plan, tls=self.tls, artifacts=artifacts)
             else:
                 self.fleet = EmbeddedFleet(tls=self.tls).start()
-                self._runner = Runner(self._narrow(self.fleet.target, self._config), tls=self.tls)
+                self._runner = Runner(self._narrow(self.fleet.target, self._config), tls=self.tls,
+                                      artifacts=artifacts)
         return self._runner
 
     def close(self) -> None:

@@ -1,8 +1,16 @@
-"""Runs one matrix cell: builds its driver, runs the steps in order, records what happened."""
+"""Runs one matrix cell: builds its driver, runs the steps in order, records what happened.
+
+What happened includes the cell's HTTP exchanges (masked) and, when it fails, a curl
+command replaying the app's last request and the driver's evidence (a browser's
+screenshot and trace) under the artifacts directory.
+"""
 from __future__ import annotations
 
+import re
+import shutil
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx2
 
@@ -10,8 +18,10 @@ from plumbing.tls import LocalTLS
 
 from . import steps as step_plugins
 from .context import Authenticator, RunContext, StepFailed
+from .curl import as_curl
 from .drivers.browser import BrowserSession
 from .drivers.http import HttpDriver
+from .recording import APP, BROWSER, USER_AGENT, Exchange, Participants, Recorder, read_logs
 from .scenario import Cell
 from .target import Target
 
@@ -36,6 +46,14 @@ class CellResult:
     steps: list[StepRecord] = field(default_factory=list)
     #: why the cell was expected to fail (xfail mark or expected-failures file), or skipped
     reason: str | None = None
+    #: the connector type of the cell's service, for the report's tally
+    connector: str | None = None
+    #: the HTTP traffic of the cell, secrets masked, in the order it happened
+    exchanges: list[Exchange] = field(default_factory=list)
+    #: for a failure: evidence by name (screenshot, trace) -> path relative to the report directory
+    artifacts: dict[str, str] = field(default_factory=dict)
+    #: for a failure: a curl command replaying the app's last request, secrets left out
+    curl: str | None = None
 
     @property
     def failure(self) -> StepRecord | None:
@@ -43,21 +61,32 @@ class CellResult:
 
 
 class Runner:
-    """Runs cells against one target; owns the session's browser and HTTP client."""
+    """Runs cells against one target; owns the session's browser and HTTP client.
 
-    def __init__(self, target: Target, browsers: BrowserSession | None = None, tls: LocalTLS | None = None) -> None:
+    With ``artifacts`` (a report directory's ``artifacts/``) a report is being written:
+    each cell's traffic is recorded, browser contexts are traced, and a failed cell's
+    evidence is kept in a folder of its own there. Without it none of that costs anything.
+    """
+
+    def __init__(self, target: Target, browsers: BrowserSession | None = None, tls: LocalTLS | None = None,
+                 artifacts: Path | None = None) -> None:
         self.target = target
         self.browsers = browsers or BrowserSession(trusted_spki=tls.spki_pin() if tls else None)
+        self.artifacts = artifacts
         self._transport = httpx2.HTTPTransport(verify=tls.client_context() if tls else True)
         self._enrolled: dict[tuple[str, str], Authenticator] = {}
-        self.http = httpx2.Client(transport=self._transport, timeout=10.0)
+        self._participants = Participants(target)
+        self._log_marks: dict[str, int] = {}
+        self.http = httpx2.Client(transport=self._transport, timeout=10.0, headers={"User-Agent": USER_AGENT})
 
     def run(self, cell: Cell) -> CellResult:
         started = time.perf_counter()
-        result = CellResult(cell, "passed", 0.0)
+        result = CellResult(cell, "passed", 0.0, connector=self.target.services[cell.service].connector)
+        recorder = Recorder(self._participants) if self.artifacts is not None else None
+        self.http.event_hooks = recorder.hooks(APP) if recorder else {}
         driver = None
         try:
-            driver = self._driver(cell.driver)
+            driver = self._driver(cell.driver, recorder)
             ctx = RunContext(self.target, self.target.services[cell.service], driver, self.http,
                              vars={"app_key": self.target.app_key, "app_redirect": self.target.redirect_uri},
                              enrolled=self._enrolled)
@@ -67,8 +96,13 @@ class Runner:
             result.steps.append(StepRecord("setup", None, "failed", 0.0, str(exc)))
         finally:
             if driver is not None:
+                if recorder and result.outcome == "failed":
+                    result.artifacts = self._keep_evidence(cell, driver)
                 driver.close()
+            self.http.event_hooks = {}
             self._clear_faults()
+            if recorder:
+                result.exchanges = recorder.finish(self._back_channel(cell))
             result.seconds = time.perf_counter() - started
         return result
 
@@ -93,15 +127,29 @@ class Runner:
                 warning = exc.severity == "warning"
                 if not warning:
                     result.outcome = "failed"
+                    result.curl = as_curl(ctx.reply.request) if ctx.reply and ctx.reply.request else None
                 elif result.outcome == "passed":
                     result.outcome = "warned"
                 result.steps.append(StepRecord(spec.name, spec.line, "warned" if warning else "failed",
                                                time.perf_counter() - began, str(exc), exc.cite))
 
-    def _driver(self, name: str):
+    def _driver(self, name: str, recorder: Recorder | None):
         if name == "browser":
-            return self.browsers.driver(self.target.redirect_uri)
-        return HttpDriver(self.target.redirect_uri, self._transport)
+            return self.browsers.driver(self.target.redirect_uri, recorder, trace=recorder is not None)
+        return HttpDriver(self.target.redirect_uri, self._transport,
+                          hooks=recorder.hooks(BROWSER) if recorder else None)
+
+    def _back_channel(self, cell: Cell) -> dict[str, list[dict]]:
+        """What the cell's identity provider received from the MIC: one read of its request log."""
+        upstream = self.target.services[cell.service].upstream
+        return read_logs(self.http, self._participants, self._log_marks, [upstream] if upstream else [])
+
+    def _keep_evidence(self, cell: Cell, driver) -> dict[str, str]:
+        """The driver's evidence in the cell's own folder, named relative to the report directory."""
+        folder = self.artifacts / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{cell.location}::{cell.id}").strip("-")
+        shutil.rmtree(folder, ignore_errors=True)  # an earlier run's evidence would mislead
+        return {name: path.relative_to(self.artifacts.parent).as_posix()
+                for name, path in driver.evidence(folder).items()}
 
     def _clear_faults(self) -> None:
         """No fault armed by one cell may leak into the next."""

@@ -2,15 +2,19 @@
 
 Playwright cannot download its browsers here, so it launches the executable named by
 ``MIC_HARNESS_CHROMIUM`` (default ``/usr/bin/chromium``). Each matrix cell gets a
-fresh browser context: no cookie leaks from one scenario into the next.
+fresh browser context: no cookie leaks from one scenario into the next. A context may
+report its traffic to a Recorder and keep a Playwright trace, saved only when its cell
+fails (a trace holds the traffic unmasked: it is for debugging against test users).
 """
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from playwright.sync_api import Browser, Error as PlaywrightError, Playwright, sync_playwright
 
 from ..context import Landing, StepFailed
+from ..recording import Recorder
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 10_000
@@ -26,7 +30,7 @@ class BrowserSession:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
 
-    def driver(self, redirect_uri: str) -> "BrowserDriver":
+    def driver(self, redirect_uri: str, recorder: Recorder | None = None, trace: bool = False) -> "BrowserDriver":
         if self._browser is None:
             if not os.path.exists(self.executable):
                 raise StepFailed(f"no Chromium at {self.executable}: install Debian's chromium "
@@ -34,7 +38,7 @@ class BrowserSession:
             self._playwright = sync_playwright().start()
             args = [f"--ignore-certificate-errors-spki-list={self.trusted_spki}"] if self.trusted_spki else []
             self._browser = self._playwright.chromium.launch(executable_path=self.executable, args=args)
-        return BrowserDriver(self._browser, redirect_uri)
+        return BrowserDriver(self._browser, redirect_uri, recorder, trace)
 
     def close(self) -> None:
         if self._browser is not None:
@@ -46,10 +50,17 @@ class BrowserSession:
 class BrowserDriver:
     name = "browser"
 
-    def __init__(self, browser: Browser, redirect_uri: str) -> None:
+    def __init__(self, browser: Browser, redirect_uri: str, recorder: Recorder | None = None,
+                 trace: bool = False) -> None:
         self.redirect_uri = redirect_uri
         self.context = browser.new_context()
         self.context.set_default_timeout(TIMEOUT_MS)
+        if recorder is not None:
+            self.context.on("response", recorder.browsed)
+            self.context.on("requestfailed", recorder.browsed)
+        self._tracing = trace
+        if trace:
+            self.context.tracing.start(snapshots=True, screenshots=True)
         self.page = self.context.new_page()
 
     def open(self, url: str) -> Landing:
@@ -76,7 +87,24 @@ class BrowserDriver:
         element = self.page.locator(f"#{element_id}")
         return element.inner_text().strip() if element.count() else None
 
+    def evidence(self, directory: Path) -> dict[str, Path]:
+        """For a failed cell: a screenshot of the page it stopped on, and its trace."""
+        directory.mkdir(parents=True, exist_ok=True)
+        kept = {}
+        try:
+            self.page.screenshot(path=directory / "screenshot.png", full_page=True)
+            kept["screenshot"] = directory / "screenshot.png"
+        except PlaywrightError:
+            pass  # a page that cannot be drawn still leaves its trace
+        if self._tracing:
+            self.context.tracing.stop(path=directory / "trace.zip")
+            self._tracing = False
+            kept["trace"] = directory / "trace.zip"
+        return kept
+
     def close(self) -> None:
+        if self._tracing:
+            self.context.tracing.stop()  # a passing cell's trace is not kept
         self.context.close()
 
     def _landing(self) -> Landing:

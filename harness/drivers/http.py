@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Callable
 from urllib.parse import urljoin
 
 import httpx2
 
 from ..context import Landing, StepFailed
+from ..recording import USER_AGENT
 
 MAX_REDIRECTS = 20
 
@@ -60,10 +63,12 @@ class _Page(HTMLParser):
 class HttpDriver:
     name = "http"
 
-    def __init__(self, redirect_uri: str, transport: httpx2.BaseTransport, timeout: float = 10.0) -> None:
+    def __init__(self, redirect_uri: str, transport: httpx2.BaseTransport, timeout: float = 10.0,
+                 hooks: dict[str, list[Callable]] | None = None) -> None:
         self.redirect_uri = redirect_uri
         # Cookies are this driver's own; the connection pool (and its costly TLS context) is shared.
-        self.client = httpx2.Client(transport=transport, follow_redirects=False, timeout=timeout)
+        self.client = httpx2.Client(transport=transport, follow_redirects=False, timeout=timeout,
+                                    headers={"User-Agent": USER_AGENT}, event_hooks=hooks)
         self._page: tuple[str, str] | None = None  # (url, html) of the page the flow stopped at
 
     def open(self, url: str) -> Landing:
@@ -94,6 +99,10 @@ class HttpDriver:
             raise StepFailed("the flow is not on a page")
         url, html = self._page
         return url, _Page(html)
+
+    def evidence(self, directory: Path) -> dict[str, Path]:
+        """Nothing beyond the recorded exchanges: an HTTP flow has no screen to keep."""
+        return {}
 
     def close(self) -> None:
         self.client.cookies.clear()  # the shared transport stays open for the next cell
