@@ -59,8 +59,10 @@ class Vault:
         self.clock = clock
         self.keyring = keyring
         self.engine = _engine(url)
+        #: whether the data lives in this process only (an in-memory SQLite database)
+        self.in_memory = _in_memory(url)
         # An in-memory database is one connection shared by every thread: take turns.
-        self._turns = threading.Lock() if _in_memory(url) else nullcontext()
+        self._turns = threading.Lock() if self.in_memory else nullcontext()
         schema.metadata.create_all(self.engine)
 
     @contextmanager
