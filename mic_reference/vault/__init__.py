@@ -54,6 +54,12 @@ def _engine(url: str) -> Engine:
     return engine
 
 
+def _insert(db: Any, table: Any, **values: Any) -> None:
+    """Values apart from the statement: SQLAlchemy then reuses its compiled form instead of
+    building and keying a new statement per row (~0.1 ms of CPU each; a password grant makes two)."""
+    db.execute(insert(table), values)
+
+
 class Vault:
     def __init__(self, url: str, keyring: Keyring, clock: Clock) -> None:
         self.clock = clock
@@ -83,8 +89,8 @@ class Vault:
             "identity": asdict(pending.identity) if pending.identity else None,
             "enrolling_secret": pending.enrolling_secret}, f"pending:{ref}")
         with self.transaction() as db:
-            db.execute(insert(schema.pending_logins).values(ref_digest=ref, expires_at=pending.expires_at,
-                                                            key_id=key_id, sealed=sealed))
+            _insert(db, schema.pending_logins, ref_digest=ref, expires_at=pending.expires_at,
+                    key_id=key_id, sealed=sealed)
 
     def take_pending(self, ref: str) -> PendingLogin | None:
         """The login waiting under ``ref``, once: a replayed callback finds nothing."""
@@ -118,9 +124,8 @@ class Vault:
         key_id, sealed = self.keyring.seal(secret, f"mfa:{subject_digest}")
         try:
             with self.transaction() as db:
-                db.execute(insert(schema.mfa_enrollments).values(subject_digest=subject_digest, key_id=key_id,
-                                                                 sealed=sealed, enrolled_at=self.clock.now(),
-                                                                 last_step=step))
+                _insert(db, schema.mfa_enrollments, subject_digest=subject_digest, key_id=key_id,
+                        sealed=sealed, enrolled_at=self.clock.now(), last_step=step)
         except IntegrityError:
             return False
         return True
@@ -139,9 +144,8 @@ class Vault:
         grant = LoginGrant(secrets.token_hex(16), identity, upstream_expires_at)
         key_id, sealed = self._seal_grant(grant)
         with self.transaction() as db:
-            db.execute(insert(schema.login_grants).values(id=grant.id, created_at=self.clock.now(),
-                                                          upstream_expires_at=upstream_expires_at,
-                                                          key_id=key_id, sealed=sealed))
+            _insert(db, schema.login_grants, id=grant.id, created_at=self.clock.now(),
+                    upstream_expires_at=upstream_expires_at, key_id=key_id, sealed=sealed)
         return grant
 
     def update_grant(self, grant: LoginGrant) -> None:
@@ -163,10 +167,11 @@ class Vault:
 
     def put_code(self, code: IssuedCode) -> None:
         with self.transaction() as db:
-            db.execute(insert(schema.codes).values(
-                code_digest=digest(code.code), client_id=code.client_id, redirect_uri=code.redirect_uri,
-                scope=code.scope, expires_at=code.expires_at, code_challenge=code.code_challenge,
-                code_challenge_method=code.code_challenge_method, grant_id=code.grant.id, used=False))
+            _insert(
+                db, schema.codes, code_digest=digest(code.code), client_id=code.client_id,
+                redirect_uri=code.redirect_uri, scope=code.scope, expires_at=code.expires_at,
+                code_challenge=code.code_challenge,
+                code_challenge_method=code.code_challenge_method, grant_id=code.grant.id, used=False)
 
     def redeem_code(self, code: str, client_id: str) -> IssuedCode | None:
         """A live, unused code of this client, now used.
@@ -194,12 +199,12 @@ class Vault:
 
     def put_token(self, token: IssuedToken) -> None:
         with self.transaction() as db:
-            db.execute(insert(schema.tokens).values(
-                access_digest=digest(token.access_token),
+            _insert(
+                db, schema.tokens, access_digest=digest(token.access_token),
                 refresh_digest=digest(token.refresh_token) if token.refresh_token else None,
                 client_id=token.client_id, scope=token.scope, issued_at=token.issued_at,
                 expires_in=token.expires_in, refresh_expires_at=token.refresh_expires_at,
-                grant_id=token.grant.id, revoked=False, refresh_used=False))
+                grant_id=token.grant.id, revoked=False, refresh_used=False)
 
     def find_token(self, access_token: str) -> IssuedToken | None:
         token = self.find_token_by_digest(digest(access_token))
