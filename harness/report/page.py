@@ -51,6 +51,7 @@ svg.sequence .answer line, svg.sequence .answer path { stroke-dasharray: 5 3; }
 svg.sequence .back line, svg.sequence .back path { stroke: #1f5fa8; } svg.sequence .back text { fill: #1f5fa8; }
 svg.sequence .error line, svg.sequence .error path { stroke: #b00; } svg.sequence .error text { fill: #b00; }
 svg.sequence text.time { text-anchor: start; fill: #999; }
+svg.sequence text.gap { fill: #666; font-style: italic; }
 """
 
 

@@ -18,6 +18,10 @@ from ..recording import APP, BAAS, BROWSER, CALLBACK, MIC
 ORDER = (APP, BROWSER, MIC, BAAS)
 COLUMN, ROW, TOP, LEFT, BOX = 180, 24, 44, 64, 150
 LABEL_CHARS = 44
+#: a long cell (a fuzz step's variants) shows this many exchanges from its start and as many from its end
+SHOWN = 24
+#: a tooltip longer than this is cut (a fuzzed body can be kilobytes)
+TOOLTIP_CHARS = 1200
 #: arrowhead colours, matching the page's stroke colours for each kind of arrow
 COLOURS = {"front": "#333", "back": "#1f5fa8", "error": "#b00"}
 
@@ -38,9 +42,8 @@ def svg(exchanges: list[dict[str, Any]], key: str) -> str:
         return ""
     names = participants(exchanges)
     x = {name: LEFT + BOX // 2 + i * COLUMN for i, name in enumerate(names)}
-    events = sorted([(e["started"], 0, i) for i, e in enumerate(exchanges)]
-                    + [(e["ended"], 1, i) for i, e in enumerate(exchanges)])
-    height = TOP + (len(events) + 1) * ROW
+    rows = _rows(exchanges)
+    height = TOP + (len(rows) + 1) * ROW
     width = LEFT + BOX + (len(names) - 1) * COLUMN + 16
     parts = [f'<svg class="sequence" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="HTTP sequence diagram">',
@@ -51,10 +54,26 @@ def svg(exchanges: list[dict[str, Any]], key: str) -> str:
         parts.append(f'<g class="participant"><line class="lifeline" x1="{x[name]}" y1="{TOP - 8}" '
                      f'x2="{x[name]}" y2="{height}"/><rect x="{x[name] - BOX // 2}" y="4" width="{BOX}" '
                      f'height="28" rx="4"/><text x="{x[name]}" y="23">{escape(name)}</text></g>')
-    for row, (at, answer, index) in enumerate(events, start=1):
-        parts.append(_arrow(exchanges[index], bool(answer), x, TOP + row * ROW, at, key))
+    for row, event in enumerate(rows, start=1):
+        y = TOP + row * ROW
+        if event is None:
+            parts.append(f'<text class="gap" x="{LEFT}" y="{y}">… {len(exchanges) - 2 * SHOWN} more exchanges '
+                         "(results.json has them all) …</text>")
+        else:
+            parts.append(_arrow(event[2], event[1], x, y, event[0], key))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _rows(exchanges: list[dict[str, Any]]) -> list[tuple[float, bool, dict[str, Any]] | None]:
+    """Requests and answers as (time, is answer, exchange) in order; None where a long cell's middle is left out."""
+    def events(chosen: list[dict[str, Any]]) -> list[tuple[float, bool, dict[str, Any]]]:
+        timed = [(e["started"], False, i) for i, e in enumerate(chosen)] + [(e["ended"], True, i)
+                                                                            for i, e in enumerate(chosen)]
+        return [(at, answer, chosen[i]) for at, answer, i in sorted(timed)]
+    if len(exchanges) <= 2 * SHOWN:
+        return events(exchanges)
+    return [*events(exchanges[:SHOWN]), None, *events(exchanges[-SHOWN:])]
 
 
 def _arrow(exchange: dict[str, Any], answer: bool, x: dict[str, int], y: int, at: float, key: str) -> str:
@@ -93,8 +112,10 @@ def _details(exchange: dict[str, Any], answer: bool) -> str:
     side = exchange["response" if answer else "request"]
     lines = [_answer_label(exchange) if answer else f"{exchange['method']} {exchange['url']}"]
     if side.get("body") is not None:
-        lines.append(side["body"] if isinstance(side["body"], str) else json.dumps(side["body"], indent=1))
-    return "\n".join(lines)
+        lines.append(side["body"] if isinstance(side["body"], str)
+                     else json.dumps(side["body"], indent=1, ensure_ascii=False))
+    text = "\n".join(lines)
+    return text if len(text) <= TOOLTIP_CHARS else text[:TOOLTIP_CHARS] + "…"
 
 
 def _header(side: dict[str, Any], name: str) -> str | None:
