@@ -4,8 +4,8 @@
 
 Validation: every bundled scenario file schema-checked, in a fresh interpreter (the
 command a person runs) and in-process. Overhead: HTTP-only cells run on the embedded
-fleet; the time spent inside protocol requests (everything but the harness's own
-``/_control/`` calls) is the servers' time, and the rest of the cell is the harness's.
+fleet; the time its HTTP clients spend in round trips is what the harness waits on, and
+the rest of the cell (steps, rendering, parsing pages, checking expectations) is its own.
 """
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+import httpx2
+
 from harness import scenario as scenarios
 from harness.fleet import EmbeddedFleet
+from harness.recording import USER_AGENT
 from harness.runner import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,26 +41,29 @@ def validation() -> tuple[float, float, int]:
 
 
 class ServerTime:
-    """Wraps the runner's transport and adds up the time spent in protocol requests."""
+    """Adds up the time the harness's clients spend in round trips (send, reading the answer
+    included): what it waits on, its ``/_control/`` calls (moving a clock) included. The
+    MIC's own upstream calls (same process, another User-Agent) happen inside those."""
 
-    def __init__(self, transport) -> None:
+    def __init__(self) -> None:
         self.seconds = 0.0
-        self._handle = transport.handle_request
-        transport.handle_request = self._timed
+        self._send = httpx2.Client.send
+        timer = self
 
-    def _timed(self, request):
-        began = time.perf_counter()
-        try:
-            return self._handle(request)
-        finally:
-            if not request.url.path.startswith("/_control/"):
-                self.seconds += time.perf_counter() - began
+        def timed(client, request, **kwargs):
+            began = time.perf_counter()
+            try:
+                return timer._send(client, request, **kwargs)
+            finally:
+                if request.headers.get("user-agent") == USER_AGENT:
+                    timer.seconds += time.perf_counter() - began
+        httpx2.Client.send = timed
 
 
 def overhead(rounds: int) -> None:
     with EmbeddedFleet() as fleet:
         runner = Runner(fleet.target)
-        server = ServerTime(runner._transport)
+        server = ServerTime()
         try:
             for relative, service in CELLS:
                 scenario = scenarios.load(ROOT / "scenarios" / relative)
@@ -72,7 +78,7 @@ def overhead(rounds: int) -> None:
                     waits.append(server.seconds)
                 spent = [t - w for t, w in zip(totals, waits)]
                 print(f"  {relative:38} cell {statistics.median(totals) * 1000:6.2f} ms   "
-                      f"servers {statistics.median(waits) * 1000:6.2f} ms   "
+                      f"round trips {statistics.median(waits) * 1000:6.2f} ms   "
                       f"harness {statistics.median(spent) * 1000:5.2f} ms (median of {rounds})")
         finally:
             runner.close()
@@ -85,7 +91,7 @@ def main() -> None:
     fresh, in_process, count = validation()
     print(f"validation of {count} bundled scenario files: {fresh * 1000:.0f} ms in a fresh interpreter "
           f"(mic-harness validate), {in_process * 1000:.1f} ms in-process")
-    print("harness overhead per HTTP-only cell (cell time minus time inside protocol requests):")
+    print("harness overhead per HTTP-only cell (cell time minus time in HTTP round trips):")
     overhead(args.rounds)
 
 

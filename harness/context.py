@@ -110,6 +110,8 @@ class RunContext:
     enrolled: dict[tuple[str, str], "Authenticator"] = field(default_factory=dict)
     #: where each control surface's request log stood when the cell began
     log_marks: dict[str, int] = field(default_factory=dict)
+    #: control surfaces (URLs) on which this cell armed faults, cleared when it ends
+    armed: set[str] = field(default_factory=set)
 
     def surface(self, name: str) -> str:
         """A control surface's URL: ``upstream`` is the identity provider behind the cell's service."""

@@ -84,7 +84,7 @@ class Runner:
         result = CellResult(cell, "passed", 0.0, connector=self.target.services[cell.service].connector)
         recorder = Recorder(self._participants) if self.artifacts is not None else None
         self.http.event_hooks = recorder.hooks(APP) if recorder else {}
-        driver = None
+        driver = ctx = None
         try:
             driver = self._driver(cell.driver, recorder)
             ctx = RunContext(self.target, self.target.services[cell.service], driver, self.http,
@@ -100,7 +100,7 @@ class Runner:
                     result.artifacts = self._keep_evidence(cell, driver)
                 driver.close()
             self.http.event_hooks = {}
-            self._clear_faults()
+            self._clear_faults(ctx.armed if ctx else set())
             if recorder:
                 result.exchanges = recorder.finish(self._back_channel(cell))
             result.seconds = time.perf_counter() - started
@@ -151,9 +151,9 @@ class Runner:
         return {name: path.relative_to(self.artifacts.parent).as_posix()
                 for name, path in driver.evidence(folder).items()}
 
-    def _clear_faults(self) -> None:
+    def _clear_faults(self, surfaces: set[str]) -> None:
         """No fault armed by one cell may leak into the next."""
-        for url in self.target.surfaces.values():
+        for url in surfaces:
             try:
                 self.http.delete(f"{url}/_control/faults")
             except httpx2.HTTPError:

@@ -32,6 +32,8 @@ class ArmFault(Step):
     def run(self, ctx: RunContext) -> None:
         args = ctx.render(self.args)
         spec = {k: v for k, v in args.items() if k != "server"}
-        response = ctx.http.post(f"{ctx.surface(args['server'])}/_control/faults", json=spec)
+        surface = ctx.surface(args["server"])
+        response = ctx.http.post(f"{surface}/_control/faults", json=spec)
         if response.status_code != 201:
             raise StepFailed(f"fault: {args['server']} refused it ({response.status_code}): {response.text}")
+        ctx.armed.add(surface)
