@@ -53,7 +53,8 @@ class Harness:
         self._config = config
         self.fleet: EmbeddedFleet | None = None
         self._runner: Runner | None = None
-        self.results: list[CellResult] = []
+        #: every cell that ran or was skipped, as results.json keeps it (xdist workers send theirs)
+        self.cells: list[dict] = []
         self.comparison: baseline.Comparison | None = None
         self.started = time.perf_counter()
 
@@ -83,6 +84,12 @@ class Harness:
                 self._runner = Runner(self._narrow(self.fleet.target, self._config), tls=self.tls,
                                       artifacts=artifacts)
         return self._runner
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Keep each cell's record, whether this process ran it or an xdist worker did."""
+        cell = getattr(report, "mic_cell", None)
+        if cell is not None:
+            self.cells.append(cell)
 
     def close(self) -> None:
         if self._runner is not None:
@@ -116,6 +123,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: a MIC conformance scenario cell")
     config.stash[HARNESS] = Harness(config)
+    config.pluginmanager.register(config.stash[HARNESS], "mic-harness-session")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -133,42 +141,50 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """A skipped cell never runs; it still belongs in the report, with its reason."""
+    """The cell's record rides on its test report: an attribute of a report travels from an
+    xdist worker to the controller with it. A skipped cell never runs; it still belongs in
+    the report, with its reason."""
     result = yield
-    if isinstance(item, ScenarioItem) and result.when == "setup" and result.skipped:
+    if not isinstance(item, ScenarioItem):
+        return result
+    if result.when == "call" and item.record is not None:
+        result.mic_cell = item.record
+    elif result.when == "setup" and result.skipped:
         reason = result.longrepr[2] if isinstance(result.longrepr, tuple) else str(result.longrepr)
-        item.config.stash[HARNESS].results.append(
-            CellResult(item.cell, "skipped", 0.0, reason=reason.removeprefix("Skipped: ")))
+        connector = item.config.stash[HARNESS].plan.services[item.cell.service].connector
+        result.mic_cell = report.cell_json(CellResult(item.cell, "skipped", 0.0, connector=connector,
+                                                      reason=reason.removeprefix("Skipped: ")))
     return result
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     harness = session.config.stash[HARNESS]
-    if harness.baseline is not None and harness.results:
-        harness.comparison = baseline.compare(harness.baseline, {f"{r.cell.location}::{r.cell.id}": r.outcome
-                                                                 for r in harness.results})
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller writes the report from what the workers sent
+    if harness.baseline is not None and harness.cells:
+        harness.comparison = baseline.compare(harness.baseline, {c["id"]: c["outcome"] for c in harness.cells})
         if harness.comparison.regressed:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     directory = session.config.getoption("--mic-report")
-    if directory and harness.results:
-        report.write(Path(directory), harness.results)
+    if directory and harness.cells:
+        report.write(Path(directory), harness.cells, harness.profile.name if harness.profile else None)
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     """Totals by outcome and the run's length, then what the baseline and expected failures say."""
     harness = config.stash[HARNESS]
-    if not harness.results:
+    if not harness.cells:
         return
     counts: dict[str, int] = {}
-    for result in harness.results:
-        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    for cell in harness.cells:
+        counts[cell["outcome"]] = counts.get(cell["outcome"], 0) + 1
     line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
     elapsed = time.perf_counter() - harness.started
     terminalreporter.write_sep("-", "mic-harness")
-    terminalreporter.write_line(f"{len(harness.results)} cells: {line} in {elapsed:.1f} s")
+    terminalreporter.write_line(f"{len(harness.cells)} cells: {line} in {elapsed:.1f} s")
     for text in harness.comparison.lines() if harness.comparison else []:
         terminalreporter.write_line(text)
-    if harness.expected is not None:
+    if harness.expected is not None and getattr(config.option, "dist", "no") == "no":  # workers collect, not us
         for entry in harness.expected.unused():
             terminalreporter.write_line(f"expected failure {entry.cell!r} ({harness.expected.source}:{entry.line}) "
                                         "matched no cell")
@@ -272,16 +288,18 @@ class ScenarioItem(pytest.Item):
     def __init__(self, *, cell: scenarios.Cell, **kwargs) -> None:
         super().__init__(**kwargs)
         self.cell = cell
+        #: the cell's record (results.json form) once it has run
+        self.record: dict | None = None
         self.add_marker("scenario")
 
     def runtest(self) -> None:
         harness = self.config.stash[HARNESS]
         result = harness.runner.run(self.cell)
-        harness.results.append(result)
         expected = self.get_closest_marker("xfail")
         if expected is not None:
             result.reason = expected.kwargs["reason"]
             result.outcome = "xfailed" if result.outcome == "failed" else "xpassed"
+        self.record = report.cell_json(result)
         for step in result.steps:
             if step.outcome == "warned":
                 warnings.warn(ScenarioWarning(f"{where(result, step)}: {step.message}{cited(step)}"))

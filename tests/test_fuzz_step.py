@@ -86,7 +86,7 @@ def test_a_5xx_on_a_repeated_parameter_is_shrunk_and_replayable(serve, http):
     assert message.startswith("fuzz: answered 500")
     assert "'grant_type' sent twice (same value)" in message  # the simplest: first parameter, no new value
     assert f"curl -X POST {url}/token" in message
-    assert "--data-urlencode grant_type=password" in message
+    assert "--data-binary 'grant_type=password&" in message
     assert "wonderland" not in message and '"$PASSWORD"' in message
     assert failure.cite == "RFC6749-5.2"
 

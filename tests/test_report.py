@@ -282,7 +282,7 @@ def test_no_secret_that_crossed_the_wire_reaches_the_report_directory(fleet, tmp
     finally:
         runner.close()
     assert [r.outcome for r in results].count("failed") == 4 and len(secrets) > 20
-    report.write(tmp_path / "report", results)
+    report.write(tmp_path / "report", [report.cell_json(r) for r in results])
     written = [p for p in (tmp_path / "report").rglob("*") if p.suffix in (".json", ".html")]
     assert len(written) == 2
     for path in written:

@@ -17,50 +17,55 @@ from ..runner import CellResult
 from . import page
 
 
-def as_json(results: list[CellResult]) -> dict:
-    counts = Counter(r.outcome for r in results)
+def cell_json(r: CellResult) -> dict:
+    """One cell as results.json keeps it; also what an xdist worker sends to the controller."""
     return {
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "summary": {"total": len(results), "passed": counts["passed"], "failed": counts["failed"]},
-        "tally": tally(results),
-        "results": [{
-            "file": r.cell.location,
-            "scenario": r.cell.scenario.title,
-            "service": r.cell.service,
-            "connector": r.connector,
-            "flow": flow(r),
-            "driver": r.cell.driver,
-            "id": f"{r.cell.location}::{r.cell.id}",
-            "outcome": r.outcome,
-            "reason": r.reason,
-            "seconds": round(r.seconds, 4),
-            "steps": [{"step": s.name, "line": s.line, "outcome": s.outcome, "seconds": round(s.seconds, 4),
-                       "message": s.message, "cite": s.cite} for s in r.steps],
-            "curl": r.curl,
-            "artifacts": r.artifacts,
-            "exchanges": [asdict(e) for e in r.exchanges],
-        } for r in results],
+        "file": r.cell.location,
+        "scenario": r.cell.scenario.title,
+        "service": r.cell.service,
+        "connector": r.connector,
+        "flow": Path(r.cell.location).parent.name or ".",
+        "driver": r.cell.driver,
+        "id": f"{r.cell.location}::{r.cell.id}",
+        "outcome": r.outcome,
+        "reason": r.reason,
+        "seconds": round(r.seconds, 4),
+        "steps": [{"step": s.name, "line": s.line, "outcome": s.outcome, "seconds": round(s.seconds, 4),
+                   "message": s.message, "cite": s.cite} for s in r.steps],
+        "curl": r.curl,
+        "artifacts": r.artifacts,
+        "exchanges": [asdict(e) for e in r.exchanges],
     }
 
 
-def flow(result: CellResult) -> str:
-    """The kind of flow a scenario tests: its file's directory (login, refresh, sso, ...)."""
-    return Path(result.cell.location).parent.name or "."
+def as_json(cells: list[dict], profile: str | None = None) -> dict:
+    """The whole run, cells in id order so serial and parallel runs write the same file."""
+    cells = sorted(cells, key=lambda c: c["id"])
+    counts = Counter(c["outcome"] for c in cells)
+    return {
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "profile": profile,
+        "summary": {"total": len(cells), "passed": counts["passed"], "failed": counts["failed"]},
+        "tally": tally(cells, profile),
+        "results": cells,
+    }
 
 
-def tally(results: list[CellResult]) -> dict[str, dict[str, dict[str, int]]]:
-    """Counts by outcome, per connector and per flow, with every outcome present (zeros included)."""
-    groups: dict[str, dict[str, dict[str, int]]] = {"connector": {}, "flow": {}}
-    for r in results:
-        for kind, key in (("connector", r.connector or "unknown"), ("flow", flow(r))):
-            counts = groups[kind].setdefault(key, dict.fromkeys(page.OUTCOMES, 0))
-            counts[r.outcome] = counts.get(r.outcome, 0) + 1
-    return {kind: dict(sorted(by.items())) for kind, by in groups.items()}
+def tally(cells: list[dict], profile: str | None = None) -> dict[str, dict[str, dict[str, int]]]:
+    """Counts by outcome per profile (when one ran), connector and flow, every outcome present."""
+    groups: dict[str, dict[str, dict[str, int]]] = {"profile": {}, "connector": {}, "flow": {}}
+    for c in cells:
+        keys = (("profile", profile), ("connector", c["connector"] or "unknown"), ("flow", c["flow"]))
+        for kind, key in keys:
+            if key is not None:
+                counts = groups[kind].setdefault(key, dict.fromkeys(page.OUTCOMES, 0))
+                counts[c["outcome"]] = counts.get(c["outcome"], 0) + 1
+    return {kind: dict(sorted(by.items())) for kind, by in groups.items() if by}
 
 
-def write(directory: Path, results: list[CellResult]) -> Path:
+def write(directory: Path, cells: list[dict], profile: str | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    data = as_json(results)
+    data = as_json(cells, profile)
     (directory / "results.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     report = directory / "report.html"
     report.write_text(page.render(data, directory), encoding="utf-8")
