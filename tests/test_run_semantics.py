@@ -92,12 +92,16 @@ def test_the_expected_failures_file_excuses_listed_failures_and_refuses_stale_en
     assert results(pytester)[passing]["outcome"] == "xpassed"
 
 
-def test_a_broken_expected_failures_file_is_a_usage_error(pytester, suite):
+@pytest.mark.parametrize("option, name, text, complaint", [
+    ("--mic-expected-failures", "known.yaml", "- cell: '*'\n", "*known.yaml:1:*missing 'reason'*"),
+    ("--mic-baseline", "before.json", "[]", "*before.json: not a results.json written by mic-harness*"),
+])
+def test_a_broken_side_file_is_a_usage_error(pytester, suite, option, name, text, complaint):
     suite("fine.yaml", PASSES)
-    (pytester.path / "known.yaml").write_text("- cell: '*'\n")
-    outcome = run(pytester, "--mic-expected-failures", "known.yaml")
+    (pytester.path / name).write_text(text)
+    outcome = run(pytester, option, name)
     assert outcome.ret == pytest.ExitCode.USAGE_ERROR
-    outcome.stderr.fnmatch_lines(["*known.yaml:1:*missing 'reason'*"])
+    outcome.stderr.fnmatch_lines([complaint])
 
 
 def test_a_baseline_gates_on_newly_failing_cells(pytester, suite):
@@ -123,14 +127,6 @@ def test_comparing_results():
     assert comparison.vanished == ["c"] and comparison.added == ["e", "f"] and comparison.added_failing == ["e"]
     assert comparison.regressed
     assert not baseline.compare({"a": "failed"}, {"a": "failed"}).regressed
-
-
-def test_a_baseline_that_is_not_results_json_is_a_usage_error(pytester, suite):
-    suite("fine.yaml", PASSES)
-    (pytester.path / "before.json").write_text("[]")
-    outcome = run(pytester, "--mic-baseline", "before.json")
-    assert outcome.ret == pytest.ExitCode.USAGE_ERROR
-    outcome.stderr.fnmatch_lines(["*before.json: not a results.json written by mic-harness*"])
 
 
 def test_a_profile_keeps_only_its_scenarios_and_connectors(pytester):
