@@ -17,7 +17,7 @@ from plumbing.clock import VirtualClock
 from plumbing.fleet import Fleet
 from plumbing.tls import LocalTLS
 
-from . import demo_app, target as targets
+from . import demo_app, supervisor, target as targets
 
 
 @dataclass
@@ -54,6 +54,7 @@ class EmbeddedFleet:
         self.fleet.add("oauth2-idp", lambda urls: oauth2_idp.create_app(
             clock=clock, test_mode=True, variables={"MIC": urls["mic"]}))
         self.fleet.add("app", lambda urls: demo_app.create_app(urls["mic"]))
+        self.fleet.add("supervisor", lambda urls: supervisor.create_app(self.fleet, frozenset({"mic"})))
         self.target = targets.load(targets.EMBEDDED, _variables(self.fleet.start()))
         return self
 
@@ -77,11 +78,11 @@ class EmbeddedFleet:
 
 def _variables(urls: dict[str, str]) -> dict[str, str]:
     """The fleet's URLs under the names the MIC configuration and the target file use."""
-    return {"MIC": urls["mic"], "OAUTH2_IDP": urls["oauth2-idp"], "APP": urls["app"]}
+    return {"MIC": urls["mic"], "OAUTH2_IDP": urls["oauth2-idp"], "APP": urls["app"], "SUPERVISOR": urls["supervisor"]}
 
 
 def planned_target() -> targets.Target:
     """The embedded target before the fleet has ports: enough to expand the scenario matrix."""
     return targets.load(targets.EMBEDDED, _variables({name: f"http://{name}.not-started.invalid"
-                                                      for name in ("mic", "oauth2-idp", "app")}))
+                                                      for name in ("mic", "oauth2-idp", "app", "supervisor")}))
 

@@ -127,6 +127,8 @@ def unsupported(scenario: Scenario, target: Target) -> str | None:
         return "needs a controllable clock, and the target has none (no control.clocks)"
     if "surfaces" in wanted and not target.surfaces:
         return "needs control surfaces (faults), and the target has none"
+    if "supervisor" in wanted and not target.supervisor:
+        return "needs to restart a server, and the target has no supervisor (control.supervisor)"
     return None
 
 

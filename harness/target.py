@@ -37,7 +37,9 @@ SCHEMA = {
                                            "properties": {"key": {"type": "string"}, "secret": {"type": "string"}}}},
         "control": {"type": "object", "additionalProperties": False, "required": ["surfaces"],
                     "properties": {"surfaces": {"type": "object", "additionalProperties": _URL},
-                                   "clocks": {"type": "array", "items": {"type": "string"}}}},
+                                   "clocks": {"type": "array", "items": {"type": "string"}},
+                                   "supervisor": {**_URL, "description": "restarts servers: "
+                                                  "POST <supervisor>/_control/restart/<server>"}}},
         "users": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False, "required": ["password"],
             "properties": {"password": {"type": "string"}}}},
@@ -102,6 +104,8 @@ class Target:
     #: control surfaces by server name (test mode only), and those that own a clock
     surfaces: dict[str, str] = field(default_factory=dict)
     clocks: tuple[str, ...] = ()
+    #: what restarts the target's servers on request, if anything does
+    supervisor: str | None = None
 
     def app_credentials(self, peer: str | None) -> tuple[str, str]:
         """The key and secret of the target's app, or of one of its peers."""
@@ -141,7 +145,8 @@ def load(path: str | Path = EMBEDDED, variables: dict[str, str] | None = None) -
                   redirect_uri=data["app"]["redirect_uri"], services=services,
                   users={u: v["password"] for u, v in data.get("users", {}).items()},
                   peers={role: (p["key"], p["secret"]) for role, p in data.get("peers", {}).items()},
-                  surfaces=surfaces, clocks=tuple(clocks))
+                  surfaces=surfaces, clocks=tuple(clocks),
+                  supervisor=control["supervisor"].rstrip("/") if "supervisor" in control else None)
 
 
 def narrowed(target: Target, *, mic: str | None = None, app_key: str | None = None,

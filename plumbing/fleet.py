@@ -159,6 +159,14 @@ class Fleet:
         """The app a member serves, as its factory built it."""
         return self._apps[name]
 
+    def rebuild(self, name: str) -> None:
+        """Serve a fresh app from a WSGI member's factory on the same port: a restart, as far
+        as anything the app kept in memory goes (what it stored elsewhere must survive it)."""
+        if name not in self._members or self._members[name].server is None:
+            raise FleetError(f"no running WSGI member named {name!r}")
+        member = self._members[name]
+        member.server.app = self._apps[name] = member.factory(dict(self.urls))
+
     def __enter__(self) -> "Fleet":
         self.start()
         return self

@@ -74,7 +74,7 @@ def test_hand_written_tests_share_the_fleet_with_scenarios(pytester):
 
         def test_mic_answers(mic_fleet):
             assert httpx2.get(mic_fleet.target.mic + "/_control/clock").status_code == 200
-            assert set(mic_fleet.urls) == {"mic", "oauth2-idp", "app"}
+            assert {"mic", "oauth2-idp", "app", "supervisor"} <= set(mic_fleet.urls)
     """)
     scenarios_dir = pytester.mkdir("scenarios")
     (scenarios_dir / "password.yaml").write_text(

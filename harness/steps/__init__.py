@@ -18,7 +18,7 @@ GROUP = "mic_harness.steps"
 class Step:
     #: JSON Schema of the step's arguments
     SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
-    #: what the step needs of the target's control surfaces: "clock", "surfaces", or None;
+    #: what the step needs of the target's control: "clock", "surfaces", "supervisor", or None;
     #: a cell on a target without it is skipped with that reason, not failed
     NEEDS_CONTROL: str | None = None
 
