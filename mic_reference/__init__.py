@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from plumbing import control
 from plumbing.clock import Clock, SystemClock
+from plumbing.yamlfile import Document
 
 from . import admin
 from . import config as mic_config
@@ -47,12 +48,15 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     the system's trust store).
     """
     clock = clock or SystemClock()
-    settings = mic_config.load(config, variables, provider_schemas=connectors.provider_schemas())
+
+    def from_file() -> mic_config.MicConfig:
+        return mic_config.load(config, variables, provider_schemas=connectors.provider_schemas())
+    in_file = from_file()  # checked first, even when the vault holds a newer revision: it is the fallback
+    vault = Vault(_database_url(database_url, test_mode), _keyring(vault_keys, test_mode), clock)
+    settings = _saved_configuration(vault) or in_file
     # one connection pool for every connector's upstream calls
     upstream = httpx2.HTTPTransport(verify=upstream_trust if upstream_trust is not None else True)
     built = connectors.build_all(settings, upstream)
-
-    vault = Vault(_database_url(database_url, test_mode), _keyring(vault_keys, test_mode), clock)
 
     app = Flask(__name__)
     clients = ClientDirectory(settings, built)
@@ -69,10 +73,21 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     admin_token = admin_token or os.environ.get("MIC_ADMIN_TOKEN")
     if admin_token:
         app.extensions["mic_admin_token"] = admin_token
+        app.extensions["mic_config_file"] = from_file
         app.register_blueprint(admin.bp)
     if test_mode:
         control.install(app, clock)
     return app
+
+
+def _saved_configuration(vault: Vault) -> mic_config.MicConfig | None:
+    """The configuration as the admin API last left it, which wins over the file."""
+    document = vault.latest_configuration()
+    if document is None:
+        return None
+    log.info("configuration: the admin API's last saved revision (the vault), not the file")
+    return mic_config.from_document(Document("the configuration saved by the admin API", document),
+                                    provider_schemas=connectors.provider_schemas())
 
 
 def _database_url(given: str | None, test_mode: bool) -> str:

@@ -4,7 +4,9 @@ Services are read, created, replaced and deleted while the MIC runs; every chang
 validated as a whole configuration first (a mistake names the field and changes
 nothing), then the configuration and its connectors are swapped in at once. Secrets
 are masked on the way out; a masked secret sent back unchanged keeps the stored one.
-Changes live as long as the process: the YAML file stays the configuration at start.
+Each change is saved in the vault as a new revision, and the newest revision is the
+configuration the MIC starts with; ``DELETE /admin/config`` forgets them and goes back
+to the file.
 """
 from __future__ import annotations
 
@@ -70,6 +72,19 @@ def whole_configuration():
     return jsonify(mask_fields(_document()))
 
 
+@bp.delete("/config")
+def back_to_the_file():
+    """Forget every saved revision and serve the configuration file again."""
+    mic = current_app.extensions["mic"]
+    try:
+        config = current_app.extensions["mic_config_file"]()
+    except YamlError as exc:
+        raise AdminError(409, "invalid_request", f"the configuration file does not load: {exc}") from None
+    forgotten = mic.vault.forget_configurations()
+    mic.clients.reconfigure(config, connectors.build_all(config, mic.upstream))
+    return jsonify(forgotten=forgotten)
+
+
 @bp.get("/<any(environments,organizations):kind>/<owner_id>/services")
 def list_services(kind: str, owner_id: str):
     owner = _owner(_document(), kind, owner_id)
@@ -131,4 +146,6 @@ def _apply(document: dict[str, Any]) -> None:
                                           provider_schemas=connectors.provider_schemas())
     except YamlError as exc:
         raise AdminError(400, "invalid_request", exc.message) from None
-    mic.clients.reconfigure(config, connectors.build_all(config, mic.upstream))
+    built = connectors.build_all(config, mic.upstream)
+    mic.vault.save_configuration(document)  # first: a crash after it restarts with the change
+    mic.clients.reconfigure(config, built)

@@ -3,6 +3,7 @@ import copy
 
 import httpx2
 import pytest
+from sqlalchemy import text
 
 import mic_reference
 from mic_reference.vault import Keyring
@@ -97,3 +98,37 @@ def test_unknown_owners_and_services_are_404s(admin):
     assert admin.get("/environments/kid_nobody/services").status_code == 404
     assert admin.get("/organizations/demo-org/services/nothing").status_code == 404
     assert admin.get("/environments/kid_demo/services").json()["useServices"] == ["org-sso"]
+
+
+def restart_mic(fleet):
+    assert httpx2.post(f"{fleet.target.supervisor}/_control/restart/mic").status_code == 200
+
+
+def test_a_change_survives_a_restart_and_deleting_the_saved_configuration_goes_back_to_the_file(fleet, admin):
+    service = admin.get("/environments/kid_demo/services/oauth2-password").json()
+    service["tokenTtl"] = 120
+    assert admin.put("/environments/kid_demo/services/oauth2-password", json=service).status_code == 200
+    restart_mic(fleet)
+    assert password_grant(fleet).json()["expires_in"] == 120  # the vault's revision, not the file
+    assert admin.get("/environments/kid_demo/services/oauth2-password").json()["tokenTtl"] == 120
+    assert admin.delete("/config").json() == {"forgotten": 1}
+    assert password_grant(fleet).json()["expires_in"] == 3600  # the file's, at once
+    restart_mic(fleet)
+    assert password_grant(fleet).json()["expires_in"] == 3600  # and after a restart
+
+
+def test_a_refused_change_is_not_saved(fleet, admin):
+    service = admin.get("/environments/kid_demo/services/oauth2-password").json()
+    service["allowedAttributes"] = ["audience"]
+    assert admin.put("/environments/kid_demo/services/oauth2-password", json=service).status_code == 400
+    restart_mic(fleet)
+    assert admin.delete("/config").json() == {"forgotten": 0}
+
+
+def test_the_saved_configuration_is_sealed(fleet, admin):
+    service = admin.get("/environments/kid_demo/services/oauth2-password").json()
+    assert admin.put("/environments/kid_demo/services/oauth2-password", json=service).status_code == 200
+    vault = fleet.fleet.app("mic").extensions["mic"].vault
+    with vault.transaction() as db:
+        sealed = b"".join(row.sealed for row in db.execute(text("SELECT sealed FROM configurations")))
+    assert sealed and b"mic-demo-secret" not in sealed and b"oauth2-password" not in sealed

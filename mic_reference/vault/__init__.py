@@ -80,6 +80,26 @@ class Vault:
     def close(self) -> None:
         self.engine.dispose()
 
+    # -- the configuration the admin API changed ------------------------------------------
+
+    def save_configuration(self, document: dict[str, Any]) -> None:
+        """Keep a changed configuration as a new revision: a restart starts from it."""
+        key_id, sealed = self.keyring.seal(document, "configuration")
+        with self.transaction() as db:
+            _insert(db, schema.configurations, saved_at=self.clock.now(), key_id=key_id, sealed=sealed)
+
+    def latest_configuration(self) -> dict[str, Any] | None:
+        """The newest configuration the admin API saved, or None when it never changed one."""
+        table = schema.configurations
+        with self.transaction() as db:
+            row = db.execute(select(table).order_by(table.c.revision.desc()).limit(1)).first()
+        return None if row is None else self.keyring.open(row.key_id, row.sealed, "configuration")
+
+    def forget_configurations(self) -> int:
+        """Drop every saved revision: the configuration file rules again."""
+        with self.transaction() as db:
+            return db.execute(delete(schema.configurations)).rowcount
+
     # -- logins in progress -----------------------------------------------------------
 
     def put_pending(self, pending: PendingLogin) -> None:

@@ -64,6 +64,15 @@ tokens = Table(
     Column("refresh_used", Boolean, nullable=False, default=False),
 )
 
+# The configuration as the admin API last changed it (sealed: it holds client secrets);
+# the newest revision wins over the configuration file when the MIC starts.
+configurations = Table(
+    "configurations", metadata,
+    Column("revision", Integer, primary_key=True, autoincrement=True),
+    Column("saved_at", Float, nullable=False),
+    *_sealed(),
+)
+
 # The BaaS stand-in: app users (created on first login) and their sessions.
 baas_users = Table(
     "baas_users", metadata,
