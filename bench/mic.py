@@ -31,6 +31,7 @@ import httpx2
 
 import mic_reference
 from harness import target as targets
+from harness.fleet import planned_target
 from mic_reference.validation import validate
 from mic_reference.vault import Keyring, digest
 
@@ -96,7 +97,8 @@ def servers(workers: int) -> Iterator[tuple[targets.Target, mic_reference.Flask]
             variables["MIC"], workdir, env={"MIC_VAULT_KEYS": keys}))
         mic = mic_reference.create_app(variables=variables, database_url=database, vault_keys=keys)
         try:
-            yield targets.load(targets.EMBEDDED, variables), mic
+            # the embedded target's app and users, at this MIC
+            yield targets.narrowed(planned_target(), mic=variables["MIC"]), mic
         finally:
             mic.extensions["mic"].vault.close()
 
