@@ -43,6 +43,8 @@ class ControlSurface:
         self.clock = clock
         self.faults = FaultBook()
         self.requests = RequestLog(clock, limit=log_limit)
+        self._extensions: dict[str, Callable[[Request], tuple[int, Any]]] = {}
+        self._clears: list[Callable[[], int]] = []
         self._routes = Map([
             Rule(HEALTH_PATH, endpoint="health", methods=["GET"]),
             Rule(f"{PREFIX}/clock", endpoint="clock", methods=["GET", "POST"]),
@@ -50,6 +52,19 @@ class ControlSurface:
             Rule(f"{PREFIX}/faults/<fault_id>", endpoint="fault", methods=["GET", "DELETE"]),
             Rule(f"{PREFIX}/requests", endpoint="requests", methods=["GET", "DELETE"]),
         ])
+
+    def extend(self, name: str, handler: Callable[[Request], tuple[int, Any]],
+               clear: Callable[[], int] | None = None) -> None:
+        """A server's own control endpoint at ``/_control/<name>`` (a mock's tampering, say).
+
+        ``handler(request)`` answers ``(status, payload)`` and may raise ControlError.
+        What it arms is a kind of fault: ``clear`` drops it when the faults are cleared
+        (the harness does so after each cell), so nothing leaks into the next cell.
+        """
+        self._extensions[name] = handler
+        self._routes.add(Rule(f"{PREFIX}/{name}", endpoint=f"extension:{name}", methods=["GET", "POST", "DELETE"]))
+        if clear is not None:
+            self._clears.append(clear)
 
     def wrap(self, app: WSGIApp) -> WSGIApp:
         def middleware(environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -79,7 +94,9 @@ class ControlSurface:
         request = Request(environ)
         try:
             endpoint, args = self._routes.bind_to_environ(environ).match()
-            status, payload = getattr(self, f"_on_{endpoint}")(request, **args)
+            handler = self._extensions[endpoint[10:]] if endpoint.startswith("extension:") \
+                else getattr(self, f"_on_{endpoint}")
+            status, payload = handler(request, **args)
         except ControlError as exc:
             status, payload = exc.status, {"error": "invalid_request", "error_description": exc.description}
         except NotFound:
@@ -94,7 +111,7 @@ class ControlSurface:
 
     def _on_clock(self, request: Request) -> tuple[int, dict]:
         if request.method == "POST":
-            body = _json_object(request)
+            body = json_object(request)
             if not getattr(self.clock, "virtual", False):
                 raise ControlError(409, "this server's clock is not virtual")
             unknown = set(body) - {"advance", "set", "freeze"}
@@ -127,12 +144,12 @@ class ControlSurface:
     def _on_faults(self, request: Request) -> tuple[int, Any]:
         if request.method == "POST":
             try:
-                fault = self.faults.arm(_json_object(request))
+                fault = self.faults.arm(json_object(request))
             except FaultSpecError as exc:
                 raise ControlError(400, str(exc)) from None
             return 201, fault.describe()
         if request.method == "DELETE":
-            return 200, {"cleared": self.faults.clear()}
+            return 200, {"cleared": self.faults.clear() + sum(clear() for clear in self._clears)}
         return 200, {"faults": [fault.describe() for fault in self.faults.armed()]}
 
     def _on_fault(self, request: Request, fault_id: str) -> tuple[int, Any]:
@@ -169,7 +186,7 @@ class ControlSurface:
         environ["plumbing.body"] = body
 
 
-def _json_object(request: Request) -> dict:
+def json_object(request: Request) -> dict:
     try:
         body = json.loads(request.get_data() or b"{}")
     except ValueError:

@@ -7,6 +7,7 @@ import pytest
 
 from mock_idps import oauth2 as oauth2_idp
 from plumbing.clock import VirtualClock
+from plumbing.yamlfile import YamlError
 
 REDIRECT = "http://mic.test/oauth2/redirect"
 CLIENT = ("mic-demo", "mic-demo-secret")
@@ -107,7 +108,7 @@ def test_access_tokens_expire_on_the_clock(idp, clock):
 def test_a_broken_fixture_names_file_and_line(tmp_path):
     fixture = tmp_path / "users.yaml"
     fixture.write_text("clients: []\nusers:\n  - username: eve\n    pasword: x\n    id: e\n")
-    with pytest.raises(oauth2_idp.fixtures.yamlfile.YamlError) as raised:
+    with pytest.raises(YamlError) as raised:
         oauth2_idp.create_app(fixture)
     assert raised.value.line == 4 and "unknown key 'pasword'" in raised.value.message
 

@@ -8,10 +8,11 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProte
 from flask import Flask
 
 from plumbing import control
+from mock_idps.shared.pages import templates
+from mock_idps.shared.records import Store
 from plumbing.clock import Clock, SystemClock
 
 from . import fixture as fixtures
-from .models import Store
 from .server import build
 from .views import bp
 
@@ -31,6 +32,7 @@ def create_app(fixture: str | Path = fixtures.DEFAULT, *, clock: Clock | None = 
     store = Store(fixtures.load(fixture, variables), clock)
     server, protector = build(app, store)
     app.extensions["oauth2_provider"] = Provider(server, protector, store)
+    app.register_blueprint(templates)
     app.register_blueprint(bp)
     if test_mode:
         control.install(app, clock)

@@ -1,15 +1,12 @@
-"""The provider's endpoints: authorization (with its login page), token, and the user-id endpoint.
-
-A successful login leaves the IdP's own session cookie: a later authorization in the
-same browser passes without the login page (unless ``prompt=login``), as real IdPs
-do, which is what makes a login survive an app's logout (browser SSO).
-"""
+"""The provider's endpoints: authorization (with its login page), token, and the user-id endpoint."""
 from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, request
 
-bp = Blueprint("oauth2_provider", __name__, template_folder="templates")
+from mock_idps.shared import pages
+
+bp = Blueprint("oauth2_provider", __name__)
 
 SESSION_COOKIE = "idp_session"
 
@@ -30,28 +27,23 @@ def authorize():
         return jsonify(error=error.error, error_description=error.description), 400
     client_id = grant.client.get_client_id()
     if request.method == "GET":
-        session_user = store.session_user(request.cookies.get(SESSION_COOKIE, ""))
-        if session_user is not None and request.args.get("prompt") != "login":
-            return server.create_authorization_response(grant_user=session_user, grant=grant)
-        return render_template("login.html", client_id=client_id, error=None, username="")
+        login = pages.session_login(store, SESSION_COOKIE)
+        if login is not None and request.args.get("prompt") != "login":
+            return server.create_authorization_response(grant_user=login, grant=grant)
+        return pages.login_page(client_id)
     username = request.form.get("username", "")
     user = store.authenticate(username, request.form.get("password", ""))
     if user is None:
-        return render_template("login.html", client_id=client_id, username=username,
-                               error="The username or password is not right."), 401
-    response = server.create_authorization_response(grant_user=user, grant=grant)
-    response.set_cookie(SESSION_COOKIE, store.open_session(user), httponly=True, samesite="Lax",
-                        secure=request.is_secure, max_age=store.fixture.session_ttl)
-    return response
+        return pages.wrong_password(client_id, username)
+    login = store.login(user)
+    return pages.keep_session(server.create_authorization_response(grant_user=login, grant=grant),
+                              store, login, SESSION_COOKIE)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
     """Ends the IdP session (what an app's logout does not do)."""
-    _server().store.end_session(request.cookies.get(SESSION_COOKIE, ""))
-    response = jsonify(logged_out=True)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+    return pages.end_session(jsonify(logged_out=True), _server().store, SESSION_COOKIE)
 
 
 @bp.route("/oauth/token", methods=["POST"])
@@ -63,7 +55,7 @@ def token():
 def me():
     """The user-id endpoint: who the bearer token belongs to."""
     with _server().protector.acquire() as token:
-        user = token.user
+        user = token.login.user
         return jsonify(id=user.id, username=user.username, **user.attributes)
 
 

@@ -1,9 +1,14 @@
-"""The provider's records, in memory, with every expiry read from the injected clock."""
+"""A provider's records, in memory, with every expiry read from the injected clock.
+
+Clients and users come from the fixture; logins (the IdP's own sessions), codes and
+tokens are issued since start. A record of who is logged in is a ``Login``: the user,
+and when and how they authenticated (OpenID Connect's ``auth_time`` and ``amr``).
+"""
 from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from authlib.oauth2.rfc6749 import ClientMixin, scope_to_list
@@ -12,6 +17,8 @@ from plumbing.clock import Clock
 from plumbing.grants import ClockedCode, ClockedToken
 
 from .fixture import ClientSpec, Fixture, UserSpec
+
+CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 @dataclass
@@ -41,7 +48,7 @@ class Client(ClientMixin):
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.spec.client_secret is None:
             return method == "none"
-        return method in ("client_secret_basic", "client_secret_post")
+        return method in CONFIDENTIAL_METHODS
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code" and "authorization_code" in self.spec.grant_types
@@ -50,38 +57,70 @@ class Client(ClientMixin):
         return grant_type in self.spec.grant_types
 
 
+@dataclass(frozen=True)
+class Login:
+    """Who logged in, when, and by which methods (RFC 8176 ``amr`` values)."""
+
+    user: UserSpec
+    auth_time: float
+    amr: tuple[str, ...] = ("pwd",)
+
+
 @dataclass(kw_only=True)
 class AuthorizationCode(ClockedCode):
-    user: UserSpec
+    login: Login
+    nonce: str | None = None
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return int(self.login.auth_time)
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> list[str]:
+        return list(self.login.amr)
 
 
 @dataclass(kw_only=True)
 class Token(ClockedToken):
-    user: UserSpec
+    login: Login | None  # None for a client's own token (client credentials)
+    client: Client = field(repr=False)
+
+    def get_user(self) -> Login | None:
+        return self.login
+
+    def get_client(self) -> Any:
+        return self.client
 
 
 class Store:
-    """Clients and users from the fixture; codes and tokens issued since start."""
+    """Clients and users from the fixture; sessions, codes and tokens issued since start."""
 
-    def __init__(self, fixture: Fixture, clock: Clock) -> None:
+    def __init__(self, fixture: Fixture, clock: Clock, client_type: type[Client] = Client) -> None:
         self.fixture = fixture
         self.clock = clock
-        self.clients = {c.client_id: Client(c) for c in fixture.clients}
+        self.clients = {c.client_id: client_type(c) for c in fixture.clients}
         self.users = {u.username: u for u in fixture.users}
         self._lock = threading.Lock()
         self._codes: dict[str, AuthorizationCode] = {}
         self._access: dict[str, Token] = {}
         self._refresh: dict[str, Token] = {}
-        self._sessions: dict[str, tuple[UserSpec, float]] = {}
+        self._sessions: dict[str, tuple[Login, float]] = {}
 
-    def open_session(self, user: UserSpec) -> str:
+    def login(self, user: UserSpec, amr: tuple[str, ...] = ("pwd",)) -> Login:
+        return Login(user, self.clock.now(), amr)
+
+    def open_session(self, login: Login) -> str:
         """The IdP's own login session, for its cookie; it lives ``session_ttl`` on the clock."""
         session_id = secrets.token_urlsafe(32)
         with self._lock:
-            self._sessions[session_id] = (user, self.clock.now() + self.fixture.session_ttl)
+            self._sessions[session_id] = (login, self.clock.now() + self.fixture.session_ttl)
         return session_id
 
-    def session_user(self, session_id: str) -> UserSpec | None:
+    def session_login(self, session_id: str) -> Login | None:
         with self._lock:
             found = self._sessions.get(session_id)
         return found[0] if found is not None and self.clock.now() < found[1] else None
@@ -111,13 +150,14 @@ class Store:
         with self._lock:
             self._codes.pop(code.code, None)
 
-    def add_token(self, token_data: dict[str, Any], client_id: str, user: UserSpec) -> Token:
+    def add_token(self, token_data: dict[str, Any], client: Client, login: Login | None) -> Token:
         now = self.clock.now()
         refresh = token_data.get("refresh_token")
-        token = Token(access_token=token_data["access_token"], refresh_token=refresh, client_id=client_id,
-                      scope=token_data.get("scope", ""), user=user, issued_at=now,
-                      expires_in=int(token_data["expires_in"]),
-                      refresh_expires_at=now + self.fixture.refresh_ttl if refresh else None, clock=self.clock)
+        token = Token(access_token=token_data["access_token"], refresh_token=refresh,
+                      client_id=client.get_client_id(), scope=token_data.get("scope", ""), login=login,
+                      issued_at=now, expires_in=int(token_data["expires_in"]),
+                      refresh_expires_at=now + self.fixture.refresh_ttl if refresh else None, clock=self.clock,
+                      client=client)
         with self._lock:
             self._access[token.access_token] = token
             if refresh:

@@ -1,0 +1,1 @@
+"""What the mock providers have in common: fixtures, records, grants, the login page, tampering."""
