@@ -113,16 +113,34 @@ class FaultBook:
             return before - len(self._faults)
 
     def _parse(self, spec: dict[str, Any]) -> Fault:
-        unknown = set(spec) - SPEC_KEYS
-        if unknown:
-            raise FaultSpecError(f"unknown fault field(s) {sorted(unknown)}; expected some of {sorted(SPEC_KEYS)}")
-        path = spec.get("path")
-        if not isinstance(path, str) or not path.startswith("/"):
-            raise FaultSpecError("path is required: a request path or glob starting with '/'")
+        self._check_keys(spec, SPEC_KEYS)
+        common = self._common(spec)
         status = spec.get("status")
         if status is not None and (isinstance(status, bool) or not isinstance(status, int)
                                    or not 100 <= status <= 599):
             raise FaultSpecError("status must be an HTTP status code (100-599)")
+        headers = spec.get("headers", {})
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            raise FaultSpecError("headers must map header names to strings")
+        if status is None and not common["drop"] and not common["delay"]:
+            raise FaultSpecError("a fault needs a status, a delay or drop: true")
+        return Fault(id=self.next_id(), status=status, body=spec.get("body"), headers=headers, **common)
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    @staticmethod
+    def _check_keys(spec: dict[str, Any], allowed: set[str]) -> None:
+        unknown = set(spec) - allowed
+        if unknown:
+            raise FaultSpecError(f"unknown fault field(s) {sorted(unknown)}; expected some of {sorted(allowed)}")
+
+    @staticmethod
+    def _common(spec: dict[str, Any]) -> dict[str, Any]:
+        """What every kind of fault has: where it strikes, a delay, a drop, how many times."""
+        path = spec.get("path")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise FaultSpecError("path is required: a request path or glob starting with '/'")
         delay = spec.get("delay", 0)
         if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= MAX_DELAY:
             raise FaultSpecError(f"delay must be a number of seconds from 0 to {MAX_DELAY:g}")
@@ -132,14 +150,8 @@ class FaultBook:
         times = spec.get("times")
         if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
             raise FaultSpecError("times must be a whole number of requests, 1 or more (leave it out: until cleared)")
-        headers = spec.get("headers", {})
-        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-            raise FaultSpecError("headers must map header names to strings")
         method = spec.get("method")
         if method is not None and not isinstance(method, str):
             raise FaultSpecError("method must be an HTTP method name")
-        if status is None and not drop and not delay:
-            raise FaultSpecError("a fault needs a status, a delay or drop: true")
-        return Fault(id=str(next(self._ids)), path=path, method=method.upper() if method else None,
-                     status=status, body=spec.get("body"), headers=headers, delay=float(delay),
-                     drop=drop, remaining=times)
+        return {"path": path, "method": method.upper() if method else None, "delay": float(delay), "drop": drop,
+                "remaining": times}

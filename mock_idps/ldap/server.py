@@ -1,0 +1,271 @@
+"""The LDAP v3 protocol the directory speaks: ldaptor's server, made to behave like a real one.
+
+Over ldaptor's ``LDAPServer`` it adds what real directories do and ldaptor does not:
+the flavour's bind rules, no search (or compare) before a bind, password attributes
+never returned nor tested, size and time limits, StartTLS, and a read-only tree. Every
+bind, search, compare and StartTLS is logged and may be struck by an armed fault.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from ldaptor import interfaces
+from ldaptor.protocols import pureldap
+from ldaptor.protocols.ldap import distinguishedname, ldaperrors, ldapserver, ldapsyntax
+from twisted.internet import defer, protocol, reactor, task
+from twisted.internet.interfaces import ISSLTransport
+from twisted.python import components
+
+from .flavours import PASSWORD_ATTRIBUTES
+from .tree import settled
+
+if TYPE_CHECKING:
+    from . import Directory
+
+_SCOPES = {pureldap.LDAP_SCOPE_baseObject: "base", pureldap.LDAP_SCOPE_singleLevel: "one",
+           pureldap.LDAP_SCOPE_wholeSubtree: "sub"}
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class DirectoryProtocol(ldapserver.LDAPServer):
+    factory: "DirectoryFactory"
+
+    @property
+    def directory(self) -> "Directory":
+        return self.factory.directory
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        entry = self.directory.record("connect", {"peer": str(self.transport.getPeer().host)})
+        fault = self.directory.fault_for("connect", entry)
+        if fault is not None and fault.drop:
+            self.transport.abortConnection()
+        entry["status"] = None if fault is not None and fault.drop else 0
+
+    # -- bind ---------------------------------------------------------------------
+
+    def handle_LDAPBindRequest(self, request, controls, reply):
+        if request.version != 3:
+            raise ldaperrors.LDAPProtocolError(f"version {request.version} not supported")
+        self.checkControls(controls)
+        name = _text(request.dn)
+        body = {"name": name, "mechanism": _text(request.auth[0]) if request.sasl else "simple",
+                "password": "" if request.sasl else _text(request.auth)}
+
+        def bind():
+            self.boundUser = None  # a failed bind leaves the connection anonymous (RFC 4511 4.2.1)
+            if request.sasl:
+                raise ldaperrors.LDAPAuthMethodNotSupported("SASL is not offered; use a simple bind")
+            password = request.auth if isinstance(request.auth, bytes) else str(request.auth).encode()
+            self.boundUser = self.directory.flavour.authenticate(name, password, self.directory.clock.now())
+            return pureldap.LDAPBindResponse(resultCode=ldaperrors.Success.resultCode)
+
+        return self._serve("bind", body, bind)
+
+    # -- search and compare ---------------------------------------------------------
+
+    def handle_LDAPSearchRequest(self, request, controls, reply):
+        self.checkControls(controls)
+        body = {"base": _text(request.baseObject), "scope": _SCOPES.get(request.scope, str(request.scope)),
+                "filter": _filter_text(request.filter), "attributes": [_text(a) for a in request.attributes],
+                "size_limit": request.sizeLimit, "time_limit": request.timeLimit}
+        limits = [limit for limit in (request.timeLimit, self.directory.time_limit) if limit]
+        return self._serve("search", body, lambda entry: self._search(request, reply, entry),
+                           time_limit=min(limits) if limits else None, pass_entry=True)
+
+    def _search(self, request, reply, log_entry: dict) -> Any:
+        if (request.baseObject == b"" and request.scope == pureldap.LDAP_SCOPE_baseObject):
+            return self.getRootDSE(request, reply)
+        if self.boundUser is None:
+            raise self.directory.flavour.search_refused()
+        base = self._base(request.baseObject)
+        if PASSWORD_ATTRIBUTES & _filter_attributes(request.filter):
+            found: list = []  # a password is never a search criterion: nothing matches
+        else:
+            try:
+                found = list(settled(base.search(filterObject=request.filter, scope=request.scope,
+                                                  derefAliases=request.derefAliases)))
+            except ldapsyntax.MatchNotImplemented:
+                raise ldaperrors.LDAPInappropriateMatching("this kind of filter is not supported") from None
+        limits = [limit for limit in (request.sizeLimit, self.directory.size_limit) if limit]
+        size_limit = min(limits) if limits else len(found)
+        for entry in found[:size_limit]:
+            reply(pureldap.LDAPSearchResultEntry(objectName=entry.dn.getText(),
+                                                 attributes=_visible(entry, request.attributes, request.typesOnly)))
+        log_entry["returned"] = min(len(found), size_limit)
+        if len(found) > size_limit:
+            raise ldaperrors.LDAPSizeLimitExceeded()
+        return pureldap.LDAPSearchResultDone(resultCode=ldaperrors.Success.resultCode)
+
+    def handle_LDAPCompareRequest(self, request, controls, reply):
+        self.checkControls(controls)
+        attribute = _text(request.ava.attributeDesc.value)
+        body = {"entry": _text(request.entry), "attribute": attribute}
+
+        def compare():
+            if self.boundUser is None:
+                raise self.directory.flavour.search_refused()
+            if attribute.lower() in PASSWORD_ATTRIBUTES:
+                raise ldaperrors.LDAPInsufficientAccessRights("passwords are not compared; bind instead")
+            return super(DirectoryProtocol, self).handle_LDAPCompareRequest(request, controls, reply)
+
+        return self._serve("compare", body, compare)
+
+    def getRootDSE(self, request, reply):
+        """The root DSE, readable before a bind as on real servers: versions, naming context, extensions."""
+        attributes = [("supportedLDAPVersion", ["3"]), ("namingContexts", [self.directory.root.dn.getText()]),
+                      ("supportedSASLMechanisms", []),
+                      *self.directory.flavour.root_dse()]
+        if self.directory.tls is not None:
+            attributes.append(("supportedExtension", [_text(pureldap.LDAPStartTLSRequest.oid)]))
+        reply(pureldap.LDAPSearchResultEntry(objectName="", attributes=[(k, v) for k, v in attributes if v]))
+        return pureldap.LDAPSearchResultDone(resultCode=ldaperrors.Success.resultCode)
+
+    def _base(self, dn: bytes):
+        try:
+            return settled(self.directory.root.lookup(distinguishedname.DistinguishedName(stringValue=dn)))
+        except distinguishedname.InvalidRelativeDistinguishedName:
+            raise ldaperrors.LDAPInvalidDNSyntax("invalid DN") from None
+
+    # -- StartTLS, and what this directory does not do ---------------------------------
+
+    def extendedRequest_startTLS(self, value, reply):
+        def start(log_entry: dict):
+            if self.directory.tls is None:
+                raise ldaperrors.LDAPProtocolError("unsupported extended operation")
+            if ISSLTransport.providedBy(self.transport):
+                raise ldaperrors.LDAPOperationsError("TLS already started")
+            reply(pureldap.LDAPStartTLSResponse(resultCode=ldaperrors.Success.resultCode,
+                                                responseName=pureldap.LDAPStartTLSRequest.oid))
+            self.transport.startTLS(self.directory.tls_options())
+            log_entry["status"] = ldaperrors.Success.resultCode  # answered above, before the handshake
+            return None
+
+        return self._serve("starttls", {}, start, pass_entry=True)
+
+    extendedRequest_startTLS.oid = pureldap.LDAPStartTLSRequest.oid
+    extendedRequest_LDAPPasswordModifyRequest = None  # read-only: unknown extended operation
+
+    def _read_only(self, request, controls, reply):
+        raise ldaperrors.LDAPInsufficientAccessRights("this directory is read-only; its tree comes from a fixture")
+
+    handle_LDAPAddRequest = handle_LDAPDelRequest = handle_LDAPModifyRequest = handle_LDAPModifyDNRequest = _read_only
+
+    # -- faults and the request log -------------------------------------------------
+
+    def _serve(self, operation: str, body: dict, work: Callable, *, time_limit: float | None = None,
+               pass_entry: bool = False) -> defer.Deferred:
+        """Log the operation, then let an armed fault delay it, drop the connection or answer for it."""
+        entry = self.directory.record(operation, body)
+        fault = self.directory.fault_for(operation, entry)
+        delay = fault.delay if fault is not None else 0.0
+
+        def act():
+            if not self.connected:
+                return None
+            if fault is not None and fault.drop:
+                self.transport.abortConnection()
+                return None
+            if fault is not None and fault.result is not None:
+                raise ldaperrors.LDAPExceptionCollection.get_instance(fault.result, fault.message or None)
+            return work(entry) if pass_entry else work()
+
+        if time_limit is not None and delay > time_limit:
+            # it would outlast its time limit: the server gives up when the limit is reached
+            deferred = task.deferLater(reactor, time_limit, _raise, ldaperrors.LDAPTimeLimitExceeded())
+        elif delay:
+            deferred = task.deferLater(reactor, delay, act)  # network latency is wall time, not a TTL
+        else:
+            deferred = defer.maybeDeferred(act)
+        deferred.addBoth(_note_answer, entry)
+        return deferred
+
+
+class DirectoryFactory(protocol.ServerFactory):
+    protocol = DirectoryProtocol
+
+    def __init__(self, directory: "Directory") -> None:
+        self.directory = directory
+
+
+# ldaptor's inherited handlers find the tree by adapting the factory
+components.registerAdapter(lambda factory: factory.directory.root, DirectoryFactory, interfaces.IConnectedLDAPEntry)
+
+
+def _raise(exc: Exception) -> None:
+    raise exc
+
+
+def _note_answer(result: Any, entry: dict) -> Any:
+    entry["answered_monotonic"] = time.monotonic()
+    if isinstance(result, defer.Failure) and result.check(ldaperrors.LDAPException):
+        entry["status"], entry["message"] = result.value.resultCode, _text(result.value.message or "")
+    elif result is not None and getattr(result, "resultCode", None) is not None:
+        entry["status"] = result.resultCode
+    return result
+
+
+_COMPARISONS = {pureldap.LDAPFilter_equalityMatch: "=", pureldap.LDAPFilter_greaterOrEqual: ">=",
+                pureldap.LDAPFilter_lessOrEqual: "<=", pureldap.LDAPFilter_approxMatch: "~="}
+
+
+def _filter_text(search_filter: Any) -> str:
+    """A filter as RFC 4515 writes it, its values escaped: what the log shows the directory received."""
+    kind = type(search_filter)
+    if kind in (pureldap.LDAPFilter_and, pureldap.LDAPFilter_or):
+        return f"({'&' if kind is pureldap.LDAPFilter_and else '|'}{''.join(map(_filter_text, search_filter))})"
+    if kind is pureldap.LDAPFilter_not:
+        return f"(!{_filter_text(search_filter.value)})"
+    if kind is pureldap.LDAPFilter_present:
+        return f"({_text(search_filter.value)}=*)"
+    if kind in _COMPARISONS:
+        return (f"({_text(search_filter.attributeDesc.value)}{_COMPARISONS[kind]}"
+                f"{_escape(search_filter.assertionValue.value)})")
+    if kind is pureldap.LDAPFilter_substrings:
+        parts = {type(part): _escape(part.value) for part in search_filter.substrings}
+        middle = [_escape(part.value) for part in search_filter.substrings
+                  if isinstance(part, pureldap.LDAPFilter_substrings_any)]
+        return (f"({_text(search_filter.type)}=" + parts.get(pureldap.LDAPFilter_substrings_initial, "")
+                + "*" + "".join(f"{m}*" for m in middle) + parts.get(pureldap.LDAPFilter_substrings_final, "") + ")")
+    if kind is pureldap.LDAPFilter_extensibleMatch:
+        return (f"({_text(search_filter.type.value) if search_filter.type else ''}"
+                f"{':dn' if search_filter.dnAttributes and search_filter.dnAttributes.value else ''}"
+                f"{':' + _text(search_filter.matchingRule.value) if search_filter.matchingRule else ''}"
+                f":={_escape(search_filter.matchValue.value)})")
+    return repr(search_filter)
+
+
+def _escape(value: Any) -> str:
+    raw = value if isinstance(value, bytes) else str(value).encode()
+    return "".join(f"\\{byte:02x}" if byte in b"*()\\\x00" or byte > 0x7e else chr(byte) for byte in raw)
+
+
+def _filter_attributes(search_filter: Any) -> set[str]:
+    """Every attribute a filter tests, lower-cased."""
+    kind = type(search_filter)
+    if kind in (pureldap.LDAPFilter_and, pureldap.LDAPFilter_or):
+        return set().union(*(_filter_attributes(part) for part in search_filter))
+    if kind is pureldap.LDAPFilter_not:
+        return _filter_attributes(search_filter.value)
+    if kind is pureldap.LDAPFilter_present:
+        return {_text(search_filter.value).lower()}
+    if kind in _COMPARISONS:
+        return {_text(search_filter.attributeDesc.value).lower()}
+    if kind is pureldap.LDAPFilter_substrings:
+        return {_text(search_filter.type).lower()}
+    if kind is pureldap.LDAPFilter_extensibleMatch and search_filter.type:
+        return {_text(search_filter.type.value).lower()}
+    return set()
+
+
+def _visible(entry, requested: list, types_only: bool) -> list[tuple[str, list]]:
+    """The attributes a search returns: those asked for (``*`` or none: all user attributes;
+    ``1.1``: none), never a password."""
+    wanted = {_text(name).lower() for name in requested}
+    everything = not wanted or "*" in wanted
+    return [(_text(name), [] if types_only else list(values)) for name, values in entry.items()
+            if _text(name).lower() not in PASSWORD_ATTRIBUTES and (everything or _text(name).lower() in wanted)]
