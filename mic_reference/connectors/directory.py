@@ -1,0 +1,179 @@
+"""What the LDAP and Active Directory connectors share: one bounded conversation with a directory per login.
+
+Each login opens its own connection (ldap3), so a directory that was down or slow is
+used again as soon as it answers, without a restart. Every exchange waits at most the
+provider's ``timeout``. Names typed by users reach the directory only escaped (RFC
+4515 in filters, RFC 4514 in DNs, by ldap3's own functions); what the app is told of a
+refusal names no DN, filter or diagnostic text of the directory.
+"""
+from __future__ import annotations
+
+import ssl
+import uuid
+from abc import abstractmethod
+from typing import Any
+from urllib.parse import urlsplit
+
+from ldap3 import NONE, SIMPLE, Connection, Server, Tls
+from ldap3.core.exceptions import LDAPCommunicationError, LDAPException, LDAPStartTLSError
+from ldap3.utils.conv import escape_filter_chars
+
+from ..config import AuthService
+from .capabilities import ConnectorError, Identity, PasswordLogin
+
+DEFAULT_TIMEOUT = 5
+_ATTRIBUTE = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]*$"}
+#: what both connector types accept in ``provider``; each adds its own options
+COMMON_OPTIONS = {
+    "baseDN": {"type": "string", "minLength": 1, "description": "where users are searched for"},
+    "userIdAttribute": {**_ATTRIBUTE, "description": "the attribute whose value is the user's id"},
+    "startTLS": {"type": "boolean", "description": "upgrade an ldap:// connection to TLS (RFC 4513 3)"},
+    "caCertificate": {"type": "string", "pattern": "-----BEGIN CERTIFICATE-----",
+                      "description": "PEM of the CA the directory's certificate must chain to "
+                                     "(default: the system's trust store)"},
+    "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
+                "description": f"seconds each exchange with the directory may take (default {DEFAULT_TIMEOUT})"},
+}
+REMOTE_SERVICE = {"type": "string", "pattern": "^ldaps?://[^/?#@]+/?$",
+                  "description": "the directory: ldap://host:port or ldaps://host:port"}
+#: the directory is there but cannot serve now (busy, unavailable, a limit it hit)
+_TRANSIENT = {3: "timeLimitExceeded", 11: "adminLimitExceeded", 51: "busy", 52: "unavailable"}
+_BINARY_IDS = {"objectguid": lambda raw: str(uuid.UUID(bytes_le=raw)), "objectsid": lambda raw: _sid(raw)}
+BAD_CREDENTIALS = "The username or password is not right."
+
+
+def schema(options: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "required": ["remoteService", "options"],
+            "properties": {"remoteService": REMOTE_SERVICE,
+                           "options": {"type": "object", "additionalProperties": False, "required": required,
+                                       "properties": {**COMMON_OPTIONS, **options}}}}
+
+
+class DirectoryLogin(PasswordLogin):
+    """A password login against a directory; subclasses say whom to bind as and how to find the entry."""
+
+    default_user_id_attribute = ""
+
+    def __init__(self, service: AuthService) -> None:
+        options = service.provider.options
+        address = urlsplit(service.provider.remote_service)
+        secure = address.scheme == "ldaps"
+        self.base_dn = options["baseDN"]
+        self.user_id_attribute = options.get("userIdAttribute", self.default_user_id_attribute)
+        self.start_tls = bool(options.get("startTLS")) and not secure
+        self.timeout = options.get("timeout", DEFAULT_TIMEOUT)
+        tls = Tls(validate=ssl.CERT_REQUIRED, version=ssl.PROTOCOL_TLS_CLIENT,
+                  ca_certs_data=options.get("caCertificate"))
+        self.server = Server(address.hostname, address.port or (636 if secure else 389), use_ssl=secure, tls=tls,
+                             get_info=NONE, connect_timeout=self.timeout)
+
+    def password_login(self, username: str, password: str) -> Identity:
+        if not username or not password:
+            # an empty password would make an unauthenticated bind, which some directories let through
+            raise ConnectorError("invalid_grant", BAD_CREDENTIALS, debug="no username or no password")
+        connection = Connection(self.server, receive_timeout=self.timeout, read_only=True, auto_referrals=False,
+                                raise_exceptions=False, return_empty_attributes=False)
+        try:
+            connection.open()
+            if self.start_tls:
+                connection.start_tls()
+            entry = self.authenticate(connection, username, password)
+        except LDAPStartTLSError:
+            raise ConnectorError("server_error", "the directory's certificate could not be trusted",
+                                 debug="StartTLS failed") from None
+        except LDAPCommunicationError as exc:
+            raise ConnectorError("temporarily_unavailable", "the directory could not be reached in time",
+                                 debug=f"{type(exc).__name__} talking to the directory") from None
+        except LDAPException as exc:
+            raise ConnectorError("server_error", "the directory could not check the login",
+                                 debug=type(exc).__name__) from None
+        finally:
+            _close(connection)
+        return self.identity(entry)
+
+    @abstractmethod
+    def authenticate(self, connection: Connection, username: str, password: str) -> dict[str, Any]:
+        """Bind as the user and return their entry (ldap3's response item), or raise ConnectorError."""
+
+    # -- what subclasses use ------------------------------------------------------------
+
+    def bind(self, connection: Connection, name: str, password: str) -> None:
+        # (not ldap3's rebind, which turns a timed-out answer into a bind error)
+        connection.authentication, connection.user, connection.password = SIMPLE, name, password
+        if not connection.bind():
+            raise self.refusal(connection.result)
+
+    def find_one(self, connection: Connection, attribute: str, value: str, object_class: str,
+                 base: str | None = None) -> dict[str, Any] | None:
+        """The single entry whose ``attribute`` equals ``value`` (escaped, RFC 4515), or None."""
+        search_filter = f"(&(objectClass={object_class})({attribute}={escape_filter_chars(value)}))"
+        connection.search(base or self.base_dn, search_filter, attributes=["*"], size_limit=2)
+        self.check(connection.result, allowed=(0, 4, 32))  # 4: two or more; 32: the base is not there
+        found = [item for item in connection.response or () if item.get("type") == "searchResEntry"]
+        return found[0] if len(found) == 1 else None
+
+    def read_entry(self, connection: Connection, dn: str) -> dict[str, Any] | None:
+        connection.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["*"])
+        self.check(connection.result, allowed=(0, 32))
+        found = [item for item in connection.response or () if item.get("type") == "searchResEntry"]
+        return found[0] if found else None
+
+    def refusal(self, result: dict[str, Any]) -> ConnectorError:
+        """What a failed bind means to the app."""
+        if result.get("result") == 49:
+            return ConnectorError("invalid_grant", BAD_CREDENTIALS, debug="the directory refused the credentials")
+        return self.failure(result)
+
+    def check(self, result: dict[str, Any], allowed: tuple[int, ...] = (0,)) -> None:
+        if result.get("result") not in allowed:
+            raise self.failure(result)
+
+    @staticmethod
+    def failure(result: dict[str, Any]) -> ConnectorError:
+        code = result.get("result")
+        if code in _TRANSIENT:
+            return ConnectorError("temporarily_unavailable", "the directory cannot serve logins right now",
+                                  debug=f"directory result {code} {_TRANSIENT[code]}")
+        return ConnectorError("server_error", "the directory could not check the login",
+                              debug=f"directory result {code} {result.get('description', '')}".strip())
+
+    def identity(self, entry: dict[str, Any]) -> Identity:
+        attributes = _attributes(entry.get("raw_attributes", {}))
+        user_id = attributes.get(self.user_id_attribute)
+        if isinstance(user_id, list):
+            user_id = user_id[0] if len(user_id) == 1 else None
+        if not user_id:
+            raise ConnectorError("server_error", "the directory did not say who the user is",
+                                 debug=f"the entry has no single '{self.user_id_attribute}'")
+        return Identity(user_id=str(user_id), attributes=attributes)
+
+
+def _attributes(raw: dict[str, list[bytes]]) -> dict[str, Any]:
+    """The entry's attributes as text (one value: a string; several: a list); binary ids formatted."""
+    attributes: dict[str, Any] = {}
+    for name, values in raw.items():
+        convert = _BINARY_IDS.get(name.lower())
+        try:
+            texts = [convert(v) if convert else v.decode("utf-8") for v in values]
+        except (UnicodeDecodeError, ValueError):
+            continue  # other binary values (photos, certificates) are not identity attributes
+        if texts:
+            attributes[name] = texts[0] if len(texts) == 1 else texts
+    return attributes
+
+
+def _sid(raw: bytes) -> str:
+    """A Windows SID in its S-1-5-21-… form (MS-DTYP 2.4.2)."""
+    if len(raw) < 8 or len(raw) != 8 + 4 * raw[1]:
+        raise ValueError("not a SID")
+    authority = int.from_bytes(raw[2:8], "big")
+    subs = [int.from_bytes(raw[8 + 4 * i:12 + 4 * i], "little") for i in range(raw[1])]
+    return "-".join(["S", str(raw[0]), str(authority), *map(str, subs)])
+
+
+def _close(connection: Connection) -> None:
+    try:
+        if not connection.closed:
+            connection.unbind()
+    except LDAPException:
+        pass

@@ -1,0 +1,59 @@
+"""The LDAP connector: a password checked by binding to an LDAP directory as the user.
+
+``provider.remoteService`` is the directory (``ldap://`` or ``ldaps://``), ``options.baseDN``
+where users are. With a service account (``bindDN``/``bindPassword``) the connector
+binds as it, finds the one entry whose ``userIdAttribute`` (default ``uid``) is the name
+typed, in a filter escaped by RFC 4515, and binds again as that entry; without one it
+binds directly as ``<userIdAttribute>=<name>,<baseDN>``, the name escaped by RFC 4514.
+The entry's attributes (mail, cn, memberOf, …) become the identity's.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ldap3 import Connection
+from ldap3.utils.dn import escape_rdn
+
+from ..config import AuthService
+from .capabilities import ConnectorError
+from .directory import BAD_CREDENTIALS, DirectoryLogin, schema
+
+#: a password login at MIC's own page or its token endpoint; nothing comes back by redirect
+CALLBACK_PATH = None
+PROVIDER_SCHEMA = schema({
+    "userObjectClass": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]*$",
+                        "description": "the object class of user entries (default inetOrgPerson)"},
+    "bindDN": {"type": "string", "minLength": 1, "description": "a service account to search for users as"},
+    "bindPassword": {"type": "string", "minLength": 1},
+}, required=["baseDN"])
+PROVIDER_SCHEMA["properties"]["options"]["dependentRequired"] = {"bindDN": ["bindPassword"],
+                                                                 "bindPassword": ["bindDN"]}
+
+
+def build(service: AuthService, transport: Any) -> "LdapLogin":
+    return LdapLogin(service)
+
+
+class LdapLogin(DirectoryLogin):
+    default_user_id_attribute = "uid"
+
+    def __init__(self, service: AuthService) -> None:
+        super().__init__(service)
+        options = service.provider.options
+        self.object_class = options.get("userObjectClass", "inetOrgPerson")
+        self.service_account = (options["bindDN"], options["bindPassword"]) if "bindDN" in options else None
+
+    def authenticate(self, connection: Connection, username: str, password: str) -> dict[str, Any]:
+        if self.service_account is None:
+            dn = f"{self.user_id_attribute}={escape_rdn(username)},{self.base_dn}"
+            self.bind(connection, dn, password)
+            entry = self.read_entry(connection, dn)
+        else:
+            self.bind(connection, *self.service_account)
+            entry = self.find_one(connection, self.user_id_attribute, username, self.object_class)
+            if entry is None:
+                raise ConnectorError("invalid_grant", BAD_CREDENTIALS, debug="no single user by that name")
+            self.bind(connection, entry["dn"], password)
+        if entry is None:
+            raise ConnectorError("invalid_grant", BAD_CREDENTIALS, debug="the user's entry could not be read")
+        return entry

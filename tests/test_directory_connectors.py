@@ -1,0 +1,166 @@
+"""The MIC's LDAP and Active Directory connectors against the mock directories, over the wire."""
+import time
+
+import httpx2
+import pytest
+
+from mic_reference.config import AuthService, Provider
+from mic_reference.connectors import active_directory, ldap
+from mic_reference.connectors.capabilities import ConnectorError
+from mock_idps.ldap import create_directory
+from plumbing.clock import VirtualClock
+from plumbing.fleet import Fleet
+from plumbing.tls import LocalTLS
+
+INJECTIONS = ["*)(uid=*", "admin)(|(a=*", "alice)(uid=*", "*", "alice\\", "alice,ou=people,dc=example,dc=org",
+              "alice)(objectClass=*", "\x00alice"]
+ALICE_GUID = "3cb32798-c2a1-52da-a0b1-16b666cac527"
+
+
+@pytest.fixture(scope="module")
+def local_tls():
+    return LocalTLS()
+
+
+@pytest.fixture(scope="module")
+def directories(local_tls):
+    clock = VirtualClock()
+    plain = create_directory("ldap", clock=clock, test_mode=True, tls=local_tls)
+    ad = create_directory("active-directory", clock=clock, test_mode=True, tls=local_tls)
+    fleet = Fleet()
+    fleet.add_twisted("ldap", lambda urls: plain.server_factory(), scheme="ldap")
+    fleet.add_twisted("ad", lambda urls: ad.ldaps_factory(), scheme="ldaps")
+    fleet.add("ldap-control", lambda urls: plain.control_app())
+    fleet.add("ad-control", lambda urls: ad.control_app())
+    with fleet:
+        yield fleet.urls
+
+
+@pytest.fixture(autouse=True)
+def no_faults(directories):
+    yield
+    for control in ("ldap-control", "ad-control"):
+        httpx2.delete(f"{directories[control]}/_control/faults")
+
+
+def service(kind, url, **options):
+    return AuthService(id="dir", owner="kid_test", scope="environment", name="dir", redirect_uris=("http://app/cb",),
+                       allowed_attributes=("id", "audience"), provider=Provider(kind, url, options))
+
+
+@pytest.fixture
+def searching(directories, local_tls):
+    """LDAP with a service account that searches (RFC 4515 filters), over StartTLS."""
+    return ldap.build(service("ldap", directories["ldap"], baseDN="ou=people,dc=example,dc=org",
+                              bindDN="cn=mic-service,ou=services,dc=example,dc=org", bindPassword="mic-service-secret",
+                              startTLS=True, caCertificate=local_tls.ca_pem().decode(), timeout=1), None)
+
+
+@pytest.fixture
+def direct(directories):
+    """LDAP binding straight to uid=<name>,<baseDN> (RFC 4514 DNs), in the clear."""
+    return ldap.build(service("ldap", directories["ldap"], baseDN="ou=people,dc=example,dc=org", timeout=1), None)
+
+
+@pytest.fixture
+def active(directories, local_tls):
+    return active_directory.build(service("active-directory", directories["ad"], baseDN="DC=corp,DC=example",
+                                          caCertificate=local_tls.ca_pem().decode(), timeout=1), None)
+
+
+def refusal(connector, username, password):
+    with pytest.raises(ConnectorError) as caught:
+        connector.password_login(username, password)
+    return caught.value
+
+
+def log(directories, control, path):
+    return httpx2.get(f"{directories[control]}/_control/requests", params={"path": path}).json()["requests"]
+
+
+def test_ldap_logins_carry_the_entrys_attributes(searching, direct):
+    for connector in (searching, direct):
+        alice = connector.password_login("alice", "wonderland")
+        assert alice.user_id == "alice" and alice.attributes["mail"] == "alice@example.org"
+        assert alice.attributes["memberOf"] == ["cn=admins,ou=groups,dc=example,dc=org",
+                                                "cn=wonderland-staff,ou=groups,dc=example,dc=org"]
+        assert "userPassword" not in alice.attributes
+        assert connector.password_login("bob", "builder").attributes["cn"] == "Bob Builder"
+
+
+@pytest.mark.parametrize("name", ["searching", "direct", "active"])
+def test_wrong_unknown_locked_and_empty_are_invalid_grant(request, name):
+    connector = request.getfixturevalue(name)
+    for username, password in (("alice", "not-hers"), ("nobody", "wonderland"), ("lorina", "tweedledum"),
+                               ("alice", ""), ("", "wonderland")):
+        assert refusal(connector, username, password).error == "invalid_grant"
+
+
+@pytest.mark.parametrize("name", ["searching", "direct", "active"])
+@pytest.mark.parametrize("username", INJECTIONS)
+def test_an_injected_name_is_just_a_name_that_fails(request, directories, name, username):
+    connector = request.getfixturevalue(name)
+    refused = refusal(connector, username, "wonderland")
+    assert refused.error == "invalid_grant"
+    shown = f"{refused.description} {refused.debug}"
+    assert not any(leak in shown for leak in ("uid=", "dc=", "DC=", "(&", "objectClass", "LdapErr", username))
+
+
+def test_filters_and_dns_reach_the_directory_escaped(searching, direct, directories):
+    refusal(searching, "*)(uid=*", "wonderland")
+    assert log(directories, "ldap-control", "/search")[-1]["body"]["filter"] == \
+        r"(&(objectClass=inetOrgPerson)(uid=\2a\29\28uid=\2a))"
+    refusal(direct, "alice,ou=people,dc=example,dc=org", "wonderland")
+    assert log(directories, "ldap-control", "/bind")[-1]["body"]["name"] == \
+        r"uid=alice\,ou\=people\,dc\=example\,dc\=org,ou=people,dc=example,dc=org"
+
+
+def test_active_directory_names_ids_and_groups(active):
+    for username in ("alice", "alice@corp.example", "CORP\\alice", "ALICE@CORP.EXAMPLE"):
+        alice = active.password_login(username, "wonderland")
+        assert alice.user_id == ALICE_GUID, username
+    assert alice.attributes["objectSid"] == "S-1-5-21-1004336348-1177238915-682003330-1104"
+    assert alice.attributes["sAMAccountName"] == "alice" and alice.attributes["mail"] == "alice@corp.example"
+    assert "CN=Domain Admins,CN=Users,DC=corp,DC=example" in alice.attributes["memberOf"]
+
+
+@pytest.mark.parametrize("username, password, says", [
+    ("lorina", "tweedledum", "locked"), ("edith", "tweedledee", "expired"), ("erin", "erin-password", "disabled"),
+    ("frank", "frank-password", "must be changed"), ("alice", "wrong", "username or password is not right")])
+def test_active_directory_sub_codes_become_plain_sentences(active, username, password, says):
+    refused = refusal(active, username, password)
+    assert refused.error == "invalid_grant" and says in refused.description
+    assert "data" not in refused.description and "LdapErr" not in refused.description
+
+
+@pytest.mark.parametrize("fault", [{"path": "/connect", "drop": True}, {"path": "/bind", "drop": True},
+                                   {"path": "/bind", "result": "busy"}, {"path": "/bind", "result": "unavailable"},
+                                   {"path": "/search", "result": "busy"}])
+def test_a_directory_that_is_down_or_busy_is_temporarily_unavailable_then_used_again(directories, searching, fault):
+    httpx2.post(f"{directories['ldap-control']}/_control/faults", json=fault)
+    assert refusal(searching, "alice", "wonderland").error == "temporarily_unavailable"
+    httpx2.delete(f"{directories['ldap-control']}/_control/faults")
+    assert searching.password_login("alice", "wonderland").user_id == "alice"
+
+
+def test_a_slow_directory_is_given_up_on_within_the_timeout(directories, active):
+    httpx2.post(f"{directories['ad-control']}/_control/faults", json={"path": "/bind", "delay": 5})
+    began = time.monotonic()
+    refused = refusal(active, "alice", "wonderland")
+    assert refused.error == "temporarily_unavailable" and time.monotonic() - began < 2.5
+    httpx2.delete(f"{directories['ad-control']}/_control/faults")
+    assert active.password_login("alice", "wonderland").user_id == ALICE_GUID
+
+
+def test_a_directory_whose_certificate_is_not_trusted_is_not_used(directories):
+    stranger = active_directory.build(service("active-directory", directories["ad"], baseDN="DC=corp,DC=example",
+                                              caCertificate=LocalTLS().ca_pem().decode(), timeout=1), None)
+    binds = len(log(directories, "ad-control", "/bind"))
+    assert refusal(stranger, "alice", "wonderland").error == "temporarily_unavailable"
+    assert len(log(directories, "ad-control", "/bind")) == binds  # the password never left the MIC
+
+
+def test_no_bind_without_a_password(directories, searching):
+    before = len(log(directories, "ldap-control", "/bind"))
+    refusal(searching, "alice", "")
+    assert len(log(directories, "ldap-control", "/bind")) == before
