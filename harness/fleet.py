@@ -13,9 +13,11 @@ from pathlib import Path
 import mic_reference
 from mic_reference.vault import Keyring
 from mock_idps import oauth2 as oauth2_idp
+from mock_idps import saml as saml_idp
 from plumbing.clock import VirtualClock
 from plumbing.fleet import Fleet
 from plumbing.tls import LocalTLS
+from plumbing.xmldsig import generate_identity
 
 from . import demo_app, supervisor, target as targets
 
@@ -47,12 +49,16 @@ class EmbeddedFleet:
         clock = self.clock
         self.fleet = Fleet(tls=self.tls)
         self._workdir = tempfile.TemporaryDirectory(prefix="mic-fleet-")
+        # the SAML IdP's signing key, made now: the MIC's configuration names its certificate
+        saml_signer = generate_identity(self._workdir.name, "saml-idp", "mock SAML IdP")
         self.fleet.add("mic", lambda urls: mic_reference.create_app(
-            clock=clock, test_mode=True, variables=_variables(urls),
+            clock=clock, test_mode=True, variables=_variables(urls) | {"SAML_IDP_CERT": saml_signer.cert_base64},
             database_url=self.database_url, vault_keys=self.vault_keys, admin_token=self.admin_token,
             upstream_trust=self.tls.client_context() if self.tls else None))
         self.fleet.add("oauth2-idp", lambda urls: oauth2_idp.create_app(
             clock=clock, test_mode=True, variables={"MIC": urls["mic"]}))
+        self.fleet.add("saml-idp", lambda urls: saml_idp.create_app(
+            clock=clock, test_mode=True, variables={"MIC": urls["mic"]}, signer=saml_signer))
         self.fleet.add("app", lambda urls: demo_app.create_app(urls["mic"]))
         self.fleet.add("supervisor", lambda urls: supervisor.create_app(self.fleet, frozenset({"mic"})))
         self.target = targets.load(targets.EMBEDDED, _variables(self.fleet.start()))
@@ -78,11 +84,13 @@ class EmbeddedFleet:
 
 def _variables(urls: dict[str, str]) -> dict[str, str]:
     """The fleet's URLs under the names the MIC configuration and the target file use."""
-    return {"MIC": urls["mic"], "OAUTH2_IDP": urls["oauth2-idp"], "APP": urls["app"], "SUPERVISOR": urls["supervisor"]}
+    return {"MIC": urls["mic"], "OAUTH2_IDP": urls["oauth2-idp"], "APP": urls["app"], "SUPERVISOR": urls["supervisor"],
+            "SAML_IDP": urls["saml-idp"]}
 
 
 def planned_target() -> targets.Target:
     """The embedded target before the fleet has ports: enough to expand the scenario matrix."""
     return targets.load(targets.EMBEDDED, _variables({name: f"http://{name}.not-started.invalid"
-                                                      for name in ("mic", "oauth2-idp", "app", "supervisor")}))
+                                                      for name in ("mic", "oauth2-idp", "app", "supervisor",
+                                                                   "saml-idp")}))
 

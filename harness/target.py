@@ -17,7 +17,7 @@ EMBEDDED = Path(__file__).parent / "targets" / "embedded.yaml"
 EXTERNAL_EXAMPLE = Path(__file__).parent / "targets" / "external-example.yaml"
 
 CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-refresh", "browser-sso", "mfa",
-                "data-links", "cross-app-sso"]
+                "data-links", "cross-app-sso", "saml", "saml-tamper", "idp-mfa"]
 _URL = {"type": "string", "pattern": "^https?://"}
 TTL_KINDS = ("grant", "token", "refresh")
 _TTLS = {"type": "object", "additionalProperties": False, "description": "seconds each grant lives (for clock: past)",

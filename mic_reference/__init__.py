@@ -25,7 +25,7 @@ from .oauth.clients import ClientDirectory
 from .vault import Keyring, KeyringError, Vault
 from .baas.store import BaasStore
 from .baas.views import bp as baas_bp
-from .views import authenticate, authorize, token
+from .views import authenticate, authorize, saml, token
 from .views.common import Mic
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     app.register_blueprint(authorize.bp)
     app.register_blueprint(authenticate.bp)
     app.register_blueprint(token.bp)
+    app.register_blueprint(saml.bp)
     app.extensions["baas"] = BaasStore(vault)
     app.register_blueprint(baas_bp)
     # every installed type's, so that a service the admin API adds later is served too

@@ -3,7 +3,7 @@
 Scenario files, the MIC configuration and the mocks' fixtures are all YAML written by
 people; when one is wrong, the message names the file, line and column and says what
 was expected, never a traceback. ``${NAME}`` in a string is replaced from the variables
-given (the fleet passes the servers' URLs this way).
+given (the fleet passes the servers' URLs this way); ``${NAME:-default}`` may be left unset.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import jsonschema
 import yaml
 
 Pointer = tuple[Any, ...]
-VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: ``${NAME}``, or ``${NAME:-default}`` for what may be left unset (a server not every caller runs)
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class YamlError(Exception):
@@ -157,6 +158,8 @@ def _substitute(document: Document, value: Any, pointer: Pointer, variables: dic
     if isinstance(value, str):
         def replace(match: re.Match) -> str:
             name = match.group(1)
+            if name not in variables and match.group(2) is not None:
+                return match.group(2)
             if name not in variables:
                 known = ", ".join(sorted(variables)) or "none"
                 raise document.error(pointer, f"unknown variable ${{{name}}} (known: {known})")

@@ -6,6 +6,7 @@ from harness.fleet import planned_target
 from mic_reference import config as mic_config
 from mic_reference.connectors import available
 from mock_idps.oauth2 import fixture as oauth2_fixture
+from mock_idps.saml import fixture as saml_fixture
 
 
 def test_embedded_target_matches_the_mic_demo_configuration():
@@ -23,9 +24,9 @@ def test_embedded_target_matches_the_mic_demo_configuration():
 
 
 def test_embedded_users_exist_at_the_idp_with_those_passwords():
-    fixture = oauth2_fixture.load(variables={"MIC": "http://mic"})
-    known = {u.username: u.password for u in fixture.users}
-    assert planned_target().users.items() <= known.items()
+    fixtures = [oauth2_fixture.load(variables={"MIC": "http://mic"}), saml_fixture.load(variables={"MIC": "http://mic"})]
+    known = {(u.username, u.password) for fixture in fixtures for u in fixture.users}
+    assert set(planned_target().users.items()) <= known
 
 
 def test_a_login_recipe_that_does_not_exist_is_named(tmp_path):

@@ -18,6 +18,9 @@ from ..recording import Recorder
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 10_000
+#: a page that posts its own form on load (SAML's HTTP-POST binding) is a hop, not a landing
+_AUTOPOSTS = "() => /submit\\(\\)/.test(document.body ? document.body.getAttribute('onload') || '' : '')"
+MAX_AUTOPOSTS = 5
 
 
 class BrowserSession:
@@ -109,6 +112,20 @@ class BrowserDriver:
             self.context.tracing.stop()  # a passing cell's trace is not kept
         self.context.close()
 
+    def _past_autoposts(self) -> None:
+        """Wait while the browser is on pages that post themselves onward."""
+        for _ in range(MAX_AUTOPOSTS):
+            try:
+                self.page.wait_for_load_state()
+                url = self.page.url
+                if not self.page.evaluate(_AUTOPOSTS):
+                    return
+                self.page.wait_for_url(lambda now: now != url)
+            except PlaywrightError as exc:
+                if "navigat" not in exc.message:  # the page moved on while being read: look again
+                    raise StepFailed(f"on {self.page.url}: {exc.message.splitlines()[0]}") from None
+
     def _landing(self) -> Landing:
+        self._past_autoposts()
         url = self.page.url
         return Landing(url=url, text=self.page.inner_text("body"), at_app=url.startswith(self.redirect_uri))

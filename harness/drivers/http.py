@@ -16,12 +16,14 @@ MAX_REDIRECTS = 20
 
 class _Page(HTMLParser):
     """What the driver needs of a page: its first form (action, method, inputs), its text,
-    and the text of elements by id."""
+    the text of elements by id, and whether the page posts its form itself (``<body
+    onload="…submit()">``, as SAML's HTTP-POST binding does)."""
 
     def __init__(self, html: str) -> None:
         super().__init__()
         self.found = False
         self.done = False
+        self.autosubmit = False
         self.action = ""
         self.method = "get"
         self.fields: dict[str, str] = {}
@@ -34,6 +36,8 @@ class _Page(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {k: v or "" for k, v in attrs}
         self._unread += tag in ("style", "script")
+        if tag == "body" and "submit()" in attributes.get("onload", ""):
+            self.autosubmit = True
         if tag not in ("input", "br", "img", "meta", "link", "hr"):
             self._open_ids.append(attributes.get("id"))
             if attributes.get("id"):
@@ -113,7 +117,7 @@ class HttpDriver:
         except httpx2.HTTPError as exc:
             raise StepFailed(f"{method} {url}: {type(exc).__name__}: {exc}") from None
 
-    def _follow(self, response: httpx2.Response) -> Landing:
+    def _follow(self, response: httpx2.Response, posted: int = 0) -> Landing:
         for _ in range(MAX_REDIRECTS):
             location = response.headers.get("location")
             if not response.is_redirect or location is None:
@@ -125,5 +129,12 @@ class HttpDriver:
             response = self._send("GET", location)
         else:
             raise StepFailed(f"more than {MAX_REDIRECTS} redirects, last at {response.url}")
+        page = _Page(response.text)
+        if page.autosubmit and page.found and posted < MAX_REDIRECTS:
+            # what a browser's script does: post the form's (hidden) fields where the form says
+            target = urljoin(str(response.url), page.action) if page.action else str(response.url)
+            if page.method == "post":
+                return self._follow(self._send("POST", target, data=page.fields), posted + 1)
+            return self._follow(self._send("GET", target, params=page.fields), posted + 1)
         self._page = (str(response.url), response.text)
-        return Landing(url=str(response.url), text=" ".join(" ".join(_Page(response.text).text).split()))
+        return Landing(url=str(response.url), text=" ".join(" ".join(page.text).split()))

@@ -54,3 +54,26 @@ class UpstreamRefresh(ABC):
     @abstractmethod
     def refresh(self, identity: Identity) -> Identity:
         """The same identity with new upstream tokens, or raise ConnectorError."""
+
+
+@dataclass(frozen=True)
+class SamlRequest:
+    """How the browser carries an AuthnRequest to the IdP: redirected to ``url``, or
+    (``fields`` given) by a form the browser posts there (HTTP-POST binding)."""
+
+    url: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+class SamlLogin(ABC):
+    """SP-initiated SAML 2.0 Web SSO: an AuthnRequest to the IdP, and the Response the IdP
+    has the browser post back to the MIC's assertion consumer (with ``RelayState``)."""
+
+    @abstractmethod
+    def authn_request(self, sp_entity_id: str, acs_url: str, relay_state: str, now: float) -> SamlRequest:
+        """The request for a login the MIC will know again by ``relay_state``."""
+
+    @abstractmethod
+    def complete_post(self, form: Mapping[str, str], sp_entity_id: str, acs_url: str, relay_state: str,
+                      now: float) -> Identity:
+        """The identity in the posted Response (checked at ``now``), or raise ConnectorError."""

@@ -13,7 +13,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import ClientMixin
 
 from ..config import AuthService, Environment, MicConfig
-from ..connectors.capabilities import PasswordLogin, RedirectLogin
+from ..connectors.capabilities import PasswordLogin, RedirectLogin, SamlLogin
 
 
 @dataclass
@@ -43,7 +43,7 @@ class MicClient(ClientMixin):
 
     def check_response_type(self, response_type: str) -> bool:
         # a code after the upstream's login page, or after MIC's own (password check)
-        return response_type == "code" and isinstance(self.connector, (RedirectLogin, PasswordLogin))
+        return response_type == "code" and isinstance(self.connector, (RedirectLogin, PasswordLogin, SamlLogin))
 
     def check_grant_type(self, grant_type: str) -> bool:
         if grant_type == "authorization_code":

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, redirect, request
 
-from ..connectors.capabilities import RedirectLogin
-from . import login_page
+from ..connectors.capabilities import RedirectLogin, SamlLogin
+from . import login_page, saml
 from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request, unknown_login
 
 bp = Blueprint("authorize", __name__)
@@ -31,6 +31,8 @@ def authorize():
     if isinstance(connector, RedirectLogin):
         callback_url = request.host_url.rstrip("/") + connector.callback_path
         return redirect(connector.login_url(callback_url, remember(params, callback_url)), code=302)
+    if isinstance(connector, SamlLogin):
+        return saml.begin(connector, params)
     return login_page.show(grant.client, params)
 
 
