@@ -33,7 +33,7 @@ def ensure_fresh(vault: Vault, connector: Any, grant: LoginGrant) -> LoginGrant:
     if not isinstance(connector, UpstreamRefresh):
         raise ConnectorError("invalid_grant", "the identity provider's session has expired; log in again",
                              debug="upstream token expired and the connector cannot refresh it")
-    identity = connector.refresh(grant.identity)
+    identity = connector.refresh(grant.identity, now)
     fresh = replace(grant, identity=identity, upstream_expires_at=expires_at(identity, now))
     vault.update_grant(fresh)
     return fresh

@@ -183,7 +183,7 @@ def test_consent_is_asked_once_and_refusable(op):
 
 
 def test_a_totp_user_gets_a_second_step_enrolled_at_first_login(op, clock):
-    page = log_in(op, username="carol", password="second-factor")
+    page = log_in(op, username="carol", password="lookingglass")
     html = page.get_data(as_text=True)
     secret = html.split('id="totp-secret">')[1].split("<")[0]
     pending = html.split('name="pending" value="')[1].split('"')[0]
@@ -192,13 +192,13 @@ def test_a_totp_user_gets_a_second_step_enrolled_at_first_login(op, clock):
     done = op.post("/authorize", query_string=query(), data={"pending": pending, "totp_code": code})
     tokens = redeem(op, answer(done)["code"]).json
     assert verified(op, tokens["id_token"], clock=clock)["amr"] == ["pwd", "otp"]
-    again = log_in(op, username="carol", password="second-factor", prompt="login").get_data(as_text=True)
+    again = log_in(op, username="carol", password="lookingglass", prompt="login").get_data(as_text=True)
     assert "totp-secret" not in again  # enrolled: no secret shown twice
     pending = again.split('name="pending" value="')[1].split('"')[0]
     reused = op.post("/authorize", query_string=query(), data={"pending": pending, "totp_code": code})
     assert reused.status_code == 401  # a code serves once
     assert op.post("/token", auth=CLIENT, data={"grant_type": "password", "username": "carol",
-                                                "password": "second-factor", "scope": "openid"}).status_code == 400
+                                                "password": "lookingglass", "scope": "openid"}).status_code == 400
 
 
 def test_refresh_rotates_refuses_reuse_and_bogus_and_needs_offline_access(op, clock):

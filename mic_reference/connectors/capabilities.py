@@ -36,8 +36,9 @@ class RedirectLogin(ABC):
         """Where to send the browser; the upstream must come back with ``state``."""
 
     @abstractmethod
-    def complete(self, params: Mapping[str, str], callback_url: str) -> Identity:
-        """Turn the callback's parameters into an identity, or raise ConnectorError."""
+    def complete(self, params: Mapping[str, str], callback_url: str, now: float) -> Identity:
+        """Turn the callback's parameters into an identity (what it carries checked at ``now``),
+        or raise ConnectorError."""
 
 
 class PasswordLogin(ABC):
@@ -52,8 +53,8 @@ class UpstreamRefresh(ABC):
     """Renews the upstream's tokens when they expire (the upstream's own refresh)."""
 
     @abstractmethod
-    def refresh(self, identity: Identity) -> Identity:
-        """The same identity with new upstream tokens, or raise ConnectorError."""
+    def refresh(self, identity: Identity, now: float) -> Identity:
+        """The same identity with new upstream tokens (checked at ``now``), or raise ConnectorError."""
 
 
 @dataclass(frozen=True)

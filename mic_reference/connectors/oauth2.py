@@ -55,20 +55,17 @@ def build(service: AuthService, transport: httpx2.BaseTransport) -> "OAuth2Upstr
 
 
 class OAuth2Upstream(UpstreamRefresh):
-    """What both grant types share: the upstream client, how a user id is found, and refresh."""
+    """What every OAuth2-based connector shares: the upstream client, the code redemption and refresh."""
 
-    def __init__(self, service: AuthService, transport: httpx2.BaseTransport) -> None:
+    def __init__(self, service: AuthService, transport: httpx2.BaseTransport, scope: str | None = None) -> None:
         options = service.provider.options
         self.token_endpoint = service.provider.remote_service
-        self.user_id_attribute = options["userIdAttribute"]
-        self.user_id_endpoint = options.get("userIdEndpoint")
-        self.scope = options.get("scope")
         self.client = OAuth2Client(
             client_id=options["clientId"], client_secret=options.get("clientSecret"),
             token_endpoint_auth_method="client_secret_basic" if options.get("clientSecret") else "none",
-            scope=self.scope, timeout=TIMEOUT, transport=transport)
+            scope=scope or options.get("scope"), timeout=TIMEOUT, transport=transport)
 
-    def refresh(self, identity: Identity) -> Identity:
+    def refresh(self, identity: Identity, now: float) -> Identity:
         refresh_token = identity.upstream_token.get("refresh_token")
         if not refresh_token:
             raise ConnectorError("invalid_grant", "the identity provider's session has expired; log in again",
@@ -76,6 +73,16 @@ class OAuth2Upstream(UpstreamRefresh):
         token = self._fetch_token(grant_type="refresh_token", refresh_token=refresh_token)
         # RFC 6749 6: the upstream may keep the old refresh token by not sending a new one.
         return replace(identity, upstream_token={"refresh_token": refresh_token, **token})
+
+    def _redeem(self, params: Mapping[str, str], callback_url: str) -> dict[str, Any]:
+        """The upstream's tokens for the code its callback carries, or its refusal as a ConnectorError."""
+        if "error" in params:
+            error = "access_denied" if params["error"] == "access_denied" else "server_error"
+            raise ConnectorError(error, "the identity provider did not log the user in",
+                                 debug=f"upstream {params['error']}: {params.get('error_description', '')}")
+        if not params.get("code"):
+            raise ConnectorError("server_error", "the identity provider came back without a code")
+        return self._fetch_token(grant_type="authorization_code", code=params["code"], redirect_uri=callback_url)
 
     def _fetch_token(self, **params: Any) -> dict[str, Any]:
         try:
@@ -91,37 +98,48 @@ class OAuth2Upstream(UpstreamRefresh):
             raise ConnectorError("server_error", "the identity provider sent an unreadable token response",
                                  debug="upstream token response is not JSON") from None
 
+    def _get_json(self, url: str, what: str, access_token: str | None = None) -> dict[str, Any]:
+        """A JSON object from the upstream (a user endpoint, a discovery document, a JWKS)."""
+        headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+        try:
+            response = self.client.request("GET", url, withhold_token=True, headers=headers)
+        except httpx2.HTTPError as exc:
+            raise ConnectorError("temporarily_unavailable", "the identity provider could not be reached",
+                                 debug=f"{type(exc).__name__} calling the {what}") from None
+        if response.status_code != 200:
+            raise ConnectorError("server_error", f"the identity provider refused the {what} request",
+                                 debug=f"{what} answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ConnectorError("server_error", f"the identity provider sent an unreadable {what}",
+                                 debug=f"{what} answer is not a JSON object")
+        return body
+
+
+class UserIdLookup(OAuth2Upstream):
+    """The user id is ``userIdAttribute`` of the token response, or of the user id endpoint's JSON."""
+
+    def __init__(self, service: AuthService, transport: httpx2.BaseTransport) -> None:
+        super().__init__(service, transport)
+        options = service.provider.options
+        self.user_id_attribute = options["userIdAttribute"]
+        self.user_id_endpoint = options.get("userIdEndpoint")
+
     def _identity(self, token: dict[str, Any]) -> Identity:
         attributes: dict[str, Any] = {}
         if self.user_id_endpoint:
-            attributes = self._user_info(token["access_token"])
+            attributes = self._get_json(self.user_id_endpoint, "user id endpoint", token["access_token"])
         user_id = attributes.get(self.user_id_attribute, token.get(self.user_id_attribute))
         if user_id in (None, ""):
             raise ConnectorError("server_error", "the identity provider did not say who the user is",
                                  debug=f"no '{self.user_id_attribute}' in the token response or user endpoint")
         return Identity(user_id=str(user_id), attributes=attributes, upstream_token=token)
 
-    def _user_info(self, access_token: str) -> dict[str, Any]:
-        try:
-            response = self.client.request("GET", self.user_id_endpoint, withhold_token=True,
-                                       headers={"Authorization": f"Bearer {access_token}"})
-        except httpx2.HTTPError as exc:
-            raise ConnectorError("temporarily_unavailable", "the identity provider could not be reached",
-                                 debug=f"{type(exc).__name__} calling the user id endpoint") from None
-        if response.status_code != 200:
-            raise ConnectorError("server_error", "the identity provider refused the user lookup",
-                                 debug=f"user id endpoint answered {response.status_code}")
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise ConnectorError("server_error", "the identity provider sent an unreadable user",
-                                 debug="user id endpoint answer is not a JSON object")
-        return body
 
-
-class OAuth2CodeLogin(OAuth2Upstream, RedirectLogin):
+class OAuth2CodeLogin(UserIdLookup, RedirectLogin):
     callback_path = CALLBACK_PATH
 
     def __init__(self, service: AuthService, transport: httpx2.BaseTransport) -> None:
@@ -132,17 +150,10 @@ class OAuth2CodeLogin(OAuth2Upstream, RedirectLogin):
         url, _ = self.client.create_authorization_url(self.grant_endpoint, redirect_uri=callback_url, state=state)
         return url
 
-    def complete(self, params: Mapping[str, str], callback_url: str) -> Identity:
-        if "error" in params:
-            error = "access_denied" if params["error"] == "access_denied" else "server_error"
-            raise ConnectorError(error, "the identity provider did not log the user in",
-                                 debug=f"upstream {params['error']}: {params.get('error_description', '')}")
-        if not params.get("code"):
-            raise ConnectorError("server_error", "the identity provider came back without a code")
-        token = self._fetch_token(grant_type="authorization_code", code=params["code"], redirect_uri=callback_url)
-        return self._identity(token)
+    def complete(self, params: Mapping[str, str], callback_url: str, now: float) -> Identity:
+        return self._identity(self._redeem(params, callback_url))
 
 
-class OAuth2PasswordLogin(OAuth2Upstream, PasswordLogin):
+class OAuth2PasswordLogin(UserIdLookup, PasswordLogin):
     def password_login(self, username: str, password: str) -> Identity:
         return self._identity(self._fetch_token(grant_type="password", username=username, password=password))

@@ -41,7 +41,8 @@ def upstream_callback():
     if pending is None or pending.callback_url is None or urlsplit(pending.callback_url).path != request.path:
         return unknown_login("This login is unknown, expired or already done; start again from the app.")
     return finish_login(resumed_request(pending.params),
-                        lambda connector: connector.complete(request.args.to_dict(), pending.callback_url))
+                        lambda connector: connector.complete(request.args.to_dict(), pending.callback_url,
+                                                           mic().vault.clock.now()))
 
 
 for prefix in VERSION_PREFIXES:

@@ -1,6 +1,6 @@
 """Tampering with the id_tokens the provider issues, armed on its control surface.
 
-``POST /_control/tamper {"artifact": "id_token", "mutation": "wrong-aud", "times": 1}``
+``POST /_control/tamper {"mutation": "wrong-aud", "times": 1, "artifact": "id_token"}``
 makes the next id_token(s) forged in that one way; everything else about them stays
 genuine (a wrong ``aud`` is still signed with the issuer's key), so a relying party
 that skips any single check is caught. ``GET`` lists what is armed, ``DELETE`` disarms.
@@ -121,7 +121,8 @@ class TamperBook:
         unknown = set(spec) - {"artifact", "mutation", "times"}
         if unknown:
             raise ControlError(400, f"unknown field(s) {sorted(unknown)}; expected artifact, mutation, times")
-        if spec.get("artifact") not in ARTIFACTS:
+        spec = {"artifact": "id_token", **spec}
+        if spec["artifact"] not in ARTIFACTS:
             raise ControlError(400, f"artifact must be one of {list(ARTIFACTS)}")
         if spec.get("mutation") not in MUTATIONS:
             raise ControlError(400, f"mutation must be one of {sorted(MUTATIONS)}")

@@ -1,0 +1,83 @@
+"""The MIC's OpenID Connect connector against the mock provider in process: it believes an
+id_token only after every check, names the check that failed, and follows key rotation."""
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import pytest
+
+from mic_reference.config import AuthService, Provider
+from mic_reference.connectors import oidc as connector_module
+from mic_reference.connectors.capabilities import ConnectorError
+from mock_idps import oidc
+from plumbing.clock import VirtualClock
+
+IDP = "http://127.0.0.1:9"  # never dialled: the transport is the app in process
+CALLBACK = "http://mic.test/oidc/redirect"
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock(frozen=True)
+
+
+@pytest.fixture
+def idp(clock):
+    return oidc.create_app(clock=clock, test_mode=True, variables={"MIC": "http://mic.test", "APP": "http://app.test"})
+
+
+@pytest.fixture
+def connector(idp):
+    service = AuthService(id="oidc", owner="kid_x", scope="environment", name="oidc", redirect_uris=("http://app/cb",),
+                          allowed_attributes=("id", "audience"), provider=Provider("openid-connect", f"{IDP}/token", {
+                              "grantEndpoint": f"{IDP}/authorize", "issuerId": IDP, "clientId": "mic-oidc",
+                              "clientSecret": "mic-oidc-secret", "scope": "email offline_access"}))
+    return connector_module.build(service, httpx2.WSGITransport(app=idp))
+
+
+def callback(idp, connector, state="st-1", username="alice", password="wonderland"):
+    url = connector.login_url(CALLBACK, state)
+    query = parse_qs(urlsplit(url).query)
+    assert query["scope"] == ["openid email offline_access"] and query["nonce"] == [connector_module.nonce_for(state)]
+    response = idp.test_client().post(url, data={"username": username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+
+
+def test_a_login_yields_the_sub_and_claims_and_a_refresh_checks_the_new_id_token(idp, connector, clock):
+    identity = connector.complete(callback(idp, connector), CALLBACK, clock.now())
+    assert identity.user_id == "u-alice" and identity.attributes["email"] == "alice@example.com"
+    assert "nonce" not in identity.attributes and identity.upstream_token["refresh_token"]
+    refreshed = connector.refresh(identity, clock.now())
+    assert refreshed.upstream_token["id_token"] != identity.upstream_token["id_token"]
+    idp.test_client().post("/_control/tamper", json={"mutation": "wrong-aud"})
+    with pytest.raises(ConnectorError, match="refused"):
+        connector.refresh(refreshed, clock.now())
+
+
+@pytest.mark.parametrize("mutation, reason", [
+    ("bad-signature", "signature"), ("alg-none", "algorithm"), ("unknown-kid", "key"), ("wrong-iss", "iss"),
+    ("wrong-aud", "aud"), ("expired", "exp"), ("no-nonce", "nonce"), ("wrong-nonce", "nonce"),
+    ("bad-at-hash", "at_hash"),
+])
+def test_every_forgery_is_refused_with_the_check_it_failed(idp, connector, clock, mutation, reason):
+    idp.test_client().post("/_control/tamper", json={"mutation": mutation})
+    with pytest.raises(ConnectorError) as refused:
+        connector.complete(callback(idp, connector), CALLBACK, clock.now())
+    assert refused.value.error == "access_denied"
+    assert reason in refused.value.debug.lower(), refused.value.debug
+
+
+def test_a_replayed_id_token_of_another_login_is_refused(idp, connector, clock):
+    params = callback(idp, connector, state="login-one")
+    with pytest.raises(ConnectorError, match="refused") as refused:
+        connector.complete({**params, "state": "login-two"}, CALLBACK, clock.now())
+    assert "nonce" in refused.value.debug
+
+
+def test_a_rotated_key_is_fetched_and_the_issuers_clock_is_the_mics(idp, connector, clock):
+    connector.complete(callback(idp, connector), CALLBACK, clock.now())
+    idp.test_client().post("/_control/keys", json={"rotate": True, "retire_previous": True})
+    assert connector.complete(callback(idp, connector), CALLBACK, clock.now()).user_id == "u-alice"
+    params = callback(idp, connector)
+    with pytest.raises(ConnectorError, match="refused"):  # the MIC's clock is an hour past the token's exp
+        connector.complete(params, CALLBACK, clock.now() + 3600 + 60)
