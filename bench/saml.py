@@ -68,10 +68,13 @@ def time_rounds(crypto: str, rounds: int, signer) -> list[float]:
 def scenario_medians() -> str:
     """The SAML scenario cells' durations, from a harness run's results."""
     with tempfile.TemporaryDirectory() as report:
-        subprocess.run([str(ROOT / ".venv/bin/mic-harness"), "run", "scenarios/saml", "scenarios/login",
-                        "scenarios/sso", "-k", "saml", "--report", report, "-q"],
-                       cwd=ROOT, check=False, capture_output=True)
-        cells = json.loads((Path(report) / "results.json").read_text())["results"]
+        run = subprocess.run([str(ROOT / ".venv/bin/mic-harness"), "run", "scenarios/saml", "scenarios/login",
+                              "scenarios/sso", "-k", "saml", "--report", report],
+                             cwd=ROOT, check=False, capture_output=True, text=True)
+        results = Path(report) / "results.json"
+        if not results.exists():
+            return "  the harness wrote no results:\n" + (run.stdout + run.stderr)[-2000:]
+        cells = json.loads(results.read_text())["results"]
     by_driver: dict[str, list[float]] = {}
     for cell in cells:
         if cell["outcome"] == "passed":
