@@ -13,6 +13,7 @@ from pathlib import Path
 import mic_reference
 from mic_reference.vault import Keyring
 from mock_idps import oauth2 as oauth2_idp
+from mock_idps import oidc as oidc_idp
 from mock_idps import saml as saml_idp
 from plumbing.clock import VirtualClock
 from plumbing.fleet import Fleet
@@ -59,6 +60,8 @@ class EmbeddedFleet:
             clock=clock, test_mode=True, variables={"MIC": urls["mic"]}))
         self.fleet.add("saml-idp", lambda urls: saml_idp.create_app(
             clock=clock, test_mode=True, variables={"MIC": urls["mic"]}, signer=saml_signer))
+        self.fleet.add("oidc-idp", lambda urls: oidc_idp.create_app(
+            clock=clock, test_mode=True, variables={"MIC": urls["mic"], "APP": urls["app"]}))
         self.fleet.add("app", lambda urls: demo_app.create_app(urls["mic"]))
         self.fleet.add("supervisor", lambda urls: supervisor.create_app(self.fleet, frozenset({"mic"})))
         self.target = targets.load(targets.EMBEDDED, _variables(self.fleet.start()))
@@ -85,12 +88,13 @@ class EmbeddedFleet:
 def _variables(urls: dict[str, str]) -> dict[str, str]:
     """The fleet's URLs under the names the MIC configuration and the target file use."""
     return {"MIC": urls["mic"], "OAUTH2_IDP": urls["oauth2-idp"], "APP": urls["app"], "SUPERVISOR": urls["supervisor"],
+            "OIDC_IDP": urls["oidc-idp"],
             "SAML_IDP": urls["saml-idp"]}
 
 
 def planned_target() -> targets.Target:
     """The embedded target before the fleet has ports: enough to expand the scenario matrix."""
     return targets.load(targets.EMBEDDED, _variables({name: f"http://{name}.not-started.invalid"
-                                                      for name in ("mic", "oauth2-idp", "app", "supervisor",
+                                                      for name in ("mic", "oauth2-idp", "app", "supervisor", "oidc-idp",
                                                                    "saml-idp")}))
 

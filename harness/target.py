@@ -17,7 +17,7 @@ EMBEDDED = Path(__file__).parent / "targets" / "embedded.yaml"
 EXTERNAL_EXAMPLE = Path(__file__).parent / "targets" / "external-example.yaml"
 
 CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-refresh", "browser-sso", "mfa",
-                "data-links", "cross-app-sso", "saml", "saml-tamper", "idp-mfa"]
+                "data-links", "cross-app-sso", "id-token-validation", "openid-provider", "saml", "saml-tamper", "idp-mfa"]
 _URL = {"type": "string", "pattern": "^https?://"}
 TTL_KINDS = ("grant", "token", "refresh")
 _TTLS = {"type": "object", "additionalProperties": False, "description": "seconds each grant lives (for clock: past)",
@@ -52,6 +52,14 @@ SCHEMA = {
                 "login": {"type": "string"},
                 "upstream": {"type": "string", "description": "the control surface of its identity provider"},
                 "ttl": _TTLS,
+                "provider": {"type": "object", "additionalProperties": False, "required": ["issuer", "client_id"],
+                             "description": "an OpenID provider checked directly (the openid-provider "
+                                            "scenarios), with a client registered for app.redirect_uri",
+                             "properties": {"issuer": _URL, "client_id": {"type": "string"},
+                                            "client_secret": {"type": "string"},
+                                            "scope": {"type": "string", "description": "what the test users "
+                                                      "may be asked for beyond openid (default: profile email "
+                                                      "offline_access)"}}},
             }}},
         "recipes": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False, "required": ["username", "password", "submit"],
@@ -77,6 +85,16 @@ class LoginRecipe:
 
 
 @dataclass(frozen=True)
+class OpenIDProvider:
+    """An OpenID provider the harness speaks to itself, and the client it uses there."""
+
+    issuer: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    scope: str = "profile email offline_access"
+
+
+@dataclass(frozen=True)
 class Service:
     id: str
     connector: str
@@ -85,6 +103,7 @@ class Service:
     upstream: str | None = None
     #: seconds a code (grant), an access token and a refresh token live
     ttl: dict[str, int] = field(default_factory=dict)
+    provider: OpenIDProvider | None = None
 
     def client_id(self, app_key: str) -> str:
         return f"{app_key}.{self.id}"
@@ -134,7 +153,8 @@ def load(path: str | Path = EMBEDDED, variables: dict[str, str] | None = None) -
                                  f"no login recipe '{login}' (recipes: {', '.join(recipes) or 'none'})")
         services[name] = Service(name, raw["connector"], frozenset(raw["capabilities"]),
                                  recipes[login] if login else None, raw.get("upstream"),
-                                 {**data.get("ttl", {}), **raw.get("ttl", {})})
+                                 {**data.get("ttl", {}), **raw.get("ttl", {})},
+                                 OpenIDProvider(**raw["provider"]) if "provider" in raw else None)
     control = data.get("control", {"surfaces": {}})
     surfaces = {name: url.rstrip("/") for name, url in control["surfaces"].items()}
     clocks = control.get("clocks", [])

@@ -5,26 +5,19 @@ popup is headless. Skipped, with the reason, where node or npm is missing.
 """
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from node import installed
 
 SDK_DIR = Path(__file__).parent / "sdk"
 
 
 @pytest.fixture(scope="module")
 def sdk():
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to run the Kinvey JS SDK")
-    if not (SDK_DIR / "node_modules" / "kinvey-js-sdk").exists():
-        installed = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=SDK_DIR,
-                                   capture_output=True, text=True, timeout=300)
-        if installed.returncode != 0:
-            pytest.skip(f"npm could not install kinvey-js-sdk@7: {installed.stderr.strip()[-300:]}")
-    return node
+    return installed(SDK_DIR, "kinvey-js-sdk")
 
 
 def test_the_kinvey_js_sdk_logs_in_refreshes_and_logs_out(sdk, fleet):

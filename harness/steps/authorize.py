@@ -42,7 +42,11 @@ class Authorize(Step):
         capture_landing(ctx)
 
 
+#: what a redirect to the app may bring (tokens too, from an OpenID provider's implicit and hybrid flows)
+CAPTURED = ("code", "error", "state", "id_token", "access_token")
+
+
 def capture_landing(ctx: RunContext) -> None:
-    """The MIC's code (or error) is captured as soon as the flow reaches the app."""
+    """The code (or error, or tokens) is captured as soon as the flow reaches the app."""
     if ctx.landing is not None and ctx.landing.at_app:
-        ctx.vars.update({k: v for k, v in ctx.landing.params.items() if k in ("code", "error", "state")})
+        ctx.vars.update({k: v for k, v in ctx.landing.params.items() if k in CAPTURED})
