@@ -12,6 +12,7 @@ from pathlib import Path
 
 import mic_reference
 from mic_reference.vault import Keyring
+from mock_idps import ldap as directories
 from mock_idps import oauth2 as oauth2_idp
 from mock_idps import oidc as oidc_idp
 from mock_idps import saml as saml_idp
@@ -50,10 +51,19 @@ class EmbeddedFleet:
         clock = self.clock
         self.fleet = Fleet(tls=self.tls)
         self._workdir = tempfile.TemporaryDirectory(prefix="mic-fleet-")
+        # the directories (LDAP with StartTLS, Active Directory over LDAPS), each with its control
+        # surface beside it; the MIC's configuration trusts their certificate's CA (DIRECTORY_CA)
+        directory_tls = LocalTLS()
+        for name, flavour, secure in (("ldap", "ldap", False), ("ad", "active-directory", True)):
+            directory = directories.create_directory(flavour, clock=clock, test_mode=True, tls=directory_tls)
+            serve = directory.ldaps_factory if secure else directory.server_factory
+            self.fleet.add_twisted(name, lambda urls, serve=serve: serve(), scheme="ldaps" if secure else "ldap")
+            self.fleet.add(f"{name}-control", lambda urls, directory=directory: directory.control_app())
         # the SAML IdP's signing key, made now: the MIC's configuration names its certificate
         saml_signer = generate_identity(self._workdir.name, "saml-idp", "mock SAML IdP")
         self.fleet.add("mic", lambda urls: mic_reference.create_app(
-            clock=clock, test_mode=True, variables=_variables(urls) | {"SAML_IDP_CERT": saml_signer.cert_base64},
+            clock=clock, test_mode=True, variables=_variables(urls) | {"SAML_IDP_CERT": saml_signer.cert_base64,
+                                                             "DIRECTORY_CA": directory_tls.ca_pem().decode()},
             database_url=self.database_url, vault_keys=self.vault_keys, admin_token=self.admin_token,
             upstream_trust=self.tls.client_context() if self.tls else None))
         self.fleet.add("oauth2-idp", lambda urls: oauth2_idp.create_app(
@@ -87,14 +97,23 @@ class EmbeddedFleet:
 
 def _variables(urls: dict[str, str]) -> dict[str, str]:
     """The fleet's URLs under the names the MIC configuration and the target file use."""
-    return {"MIC": urls["mic"], "OAUTH2_IDP": urls["oauth2-idp"], "APP": urls["app"], "SUPERVISOR": urls["supervisor"],
+    return _directory_variables(urls) | {"MIC": urls["mic"], "OAUTH2_IDP": urls["oauth2-idp"], "APP": urls["app"], "SUPERVISOR": urls["supervisor"],
             "OIDC_IDP": urls["oidc-idp"],
             "SAML_IDP": urls["saml-idp"]}
+
+
+_DIRECTORY_MEMBERS = ("ldap", "ad", "ldap-control", "ad-control")
+
+
+def _directory_variables(urls: dict[str, str]) -> dict[str, str]:
+    """Where the directories listen (ldap://, ldaps://) and their control surfaces answer."""
+    return {"LDAP": urls["ldap"], "AD": urls["ad"], "LDAP_CONTROL": urls["ldap-control"],
+            "AD_CONTROL": urls["ad-control"]}
 
 
 def planned_target() -> targets.Target:
     """The embedded target before the fleet has ports: enough to expand the scenario matrix."""
     return targets.load(targets.EMBEDDED, _variables({name: f"http://{name}.not-started.invalid"
-                                                      for name in ("mic", "oauth2-idp", "app", "supervisor", "oidc-idp",
+                                                      for name in (*_DIRECTORY_MEMBERS, "mic", "oauth2-idp", "app", "supervisor", "oidc-idp",
                                                                    "saml-idp")}))
 

@@ -17,6 +17,9 @@ EMBEDDED = Path(__file__).parent / "targets" / "embedded.yaml"
 EXTERNAL_EXAMPLE = Path(__file__).parent / "targets" / "external-example.yaml"
 
 CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-refresh", "browser-sso", "mfa",
+                # a directory (LDAP, AD) checks the password; AD also says why it refused; its
+                # attributes reach data links
+                "directory", "account-status", "attribute-links",
                 "data-links", "cross-app-sso", "id-token-validation", "openid-provider", "saml", "saml-tamper", "idp-mfa"]
 _URL = {"type": "string", "pattern": "^https?://"}
 TTL_KINDS = ("grant", "token", "refresh")

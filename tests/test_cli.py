@@ -36,7 +36,8 @@ def test_run_passes_and_writes_the_report(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"ok\.yaml::oauth2-password::http PASSED", done.stdout)
     results = json.loads((tmp_path / "report" / "results.json").read_text())
-    assert results["summary"] == {"total": 2, "passed": 2, "failed": 0}  # both password-checking services
+    # the password-grant services: OAuth2's two and the directories' two (LDAP, AD)
+    assert results["summary"] == {"total": 4, "passed": 4, "failed": 0}
     assert (tmp_path / "report" / "junit.xml").exists()
     assert "Password grant works" in (tmp_path / "report" / "report.html").read_text()
 
@@ -47,7 +48,7 @@ def test_run_exits_non_zero_when_a_scenario_fails_and_says_why(tmp_path):
     assert "step 'expect' failed [RFC2324-2.3.2]: status: expected 418, got 200" in done.stdout
     assert "wonderland" not in done.stdout and "demo-app-secret" not in done.stdout
     results = json.loads((tmp_path / "report" / "results.json").read_text())
-    assert results["summary"] == {"total": 4, "passed": 2, "failed": 2}
+    assert results["summary"] == {"total": 8, "passed": 4, "failed": 4}
 
 
 def test_serve_prints_the_table_its_urls_answer_and_ctrl_c_stops_it():

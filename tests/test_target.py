@@ -3,6 +3,8 @@ import httpx2
 
 from harness import target as targets
 from harness.fleet import planned_target
+from mock_idps.ldap import DEFAULT_FIXTURES, tree
+from mock_idps.ldap.flavours import password_matches
 from mic_reference import config as mic_config
 from mic_reference.connectors import available
 from mock_idps.oauth2 import fixture as oauth2_fixture
@@ -27,6 +29,10 @@ def test_embedded_target_matches_the_mic_demo_configuration():
 def test_embedded_users_exist_at_the_idp_with_those_passwords():
     fixtures = [oauth2_fixture.load(variables={"MIC": "http://mic"}), saml_fixture.load(variables={"MIC": "http://mic"})]
     known = {(u.username, u.password) for fixture in fixtures for u in fixture.users}
+    directory = tree.load(DEFAULT_FIXTURES["ldap"])  # the directories' users: lorina (locked), edith (expired)
+    known |= {(user, password) for user, password in planned_target().users.items()
+              if (entry := tree.lookup(directory, f"uid={user},ou=people,dc=example,dc=org")) is not None
+              and password_matches(entry, "userPassword", password.encode())}
     assert set(planned_target().users.items()) <= known
 
 

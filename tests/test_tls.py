@@ -21,7 +21,9 @@ def tls_fleet():
 
 def test_every_server_speaks_https_and_only_the_local_ca_is_trusted(tls_fleet):
     fleet, tls = tls_fleet
-    assert all(url.startswith("https://127.0.0.1:") for url in fleet.urls.values())
+    assert all(url.startswith("https://127.0.0.1:") for name, url in fleet.urls.items() if name not in ("ldap", "ad"))
+    # the directories: LDAP with StartTLS, and LDAPS
+    assert fleet.urls["ldap"].startswith("ldap://") and fleet.urls["ad"].startswith("ldaps://")
     with pytest.raises(httpx2.ConnectError):
         httpx2.get(fleet.urls["mic"] + "/_control/clock")  # the system trust store does not know the CA
     assert httpx2.get(fleet.urls["mic"] + "/_control/clock", verify=tls.client_context()).status_code == 200

@@ -5,6 +5,7 @@ Each expectation may ``cite`` the spec clause it enforces; a failure quotes it.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
 from plumbing.masking import is_secret_name, mask
 
@@ -50,6 +51,9 @@ class Expect(Step):
                                "present": _PATHS, "absent": _PATHS},
             },
             "page_contains": {"type": "string", "description": "text on the page the flow stopped at"},
+            "mentions": {**_PATHS, "description": "words (any case) the last answer or page must say"},
+            "lacks": {**_PATHS, "description": "text that neither the last answer nor the page (nor its URL) "
+                                               "may show, e.g. a directory's internals"},
             "requests": {
                 "type": "object", "additionalProperties": False, "required": ["server", "path"],
                 "description": "what a server received during this cell, from its control request log",
@@ -76,7 +80,8 @@ class Expect(Step):
 
     def run(self, ctx: RunContext) -> None:
         args = ctx.render({k: v for k, v in self.args.items() if k != "save"})
-        problems = self._check_reply(ctx, args) + self._check_landing(ctx, args) + self._check_requests(ctx, args)
+        problems = (self._check_reply(ctx, args) + self._check_landing(ctx, args) + self._check_requests(ctx, args)
+                    + self._check_text(ctx, args))
         failed = StepFailed("; ".join(problems), cite=args.get("cite"), severity=args.get("severity", "failure"))
         if problems and failed.severity == "failure":
             raise failed
@@ -108,6 +113,20 @@ class Expect(Step):
             return [f"requests: expected at least {wanted.get('at_least', 1)} × {described}, "
                     f"the log shows {len(entries)}"]
         return []
+
+    @staticmethod
+    def _check_text(ctx: RunContext, args: dict[str, Any]) -> list[str]:
+        if "mentions" not in args and "lacks" not in args:
+            return []
+        shown = [text for text in (ctx.reply.text if ctx.reply else None,
+                                   f"{ctx.landing.url}\n{ctx.landing.text}" if ctx.landing else None) if text]
+        if not shown:
+            return ["expected an answer or a page to read, but there is none"]
+        seen = "\n".join(shown)
+        problems = [f"text: expected {word!r} to be mentioned" for word in args.get("mentions", [])
+                    if word.lower() not in seen.lower()]
+        return problems + [f"text: {leak!r} should not be shown, but is" for leak in args.get("lacks", [])
+                           if leak in seen or leak in unquote_plus(seen)]
 
     @staticmethod
     def _check_reply(ctx: RunContext, args: dict[str, Any]) -> list[str]:

@@ -1,5 +1,8 @@
 """``fault``: arm a fault on a server of the target (through its control surface).
 
+On a directory (an LDAP server's control surface) the path names the operation
+(``/connect``, ``/bind``, ``/search``) and ``result`` an LDAP result code to answer with.
+
 ``server`` names a control surface, or ``upstream`` for the identity provider behind the
 cell's service. The fault lasts ``times`` requests, or until the cell ends (the runner
 clears every fault between cells).
@@ -24,6 +27,9 @@ class ArmFault(Step):
             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
             "delay": {"type": "number", "minimum": 0},
             "drop": {"type": "boolean"},
+            "result": {"type": ["integer", "string"],
+                       "description": "a directory's LDAP result code to answer with: busy, unavailable, … or a number"},
+            "message": {"type": "string", "description": "the diagnostic message sent with result"},
             "times": {"type": "integer", "minimum": 1},
         },
     }

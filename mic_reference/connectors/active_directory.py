@@ -68,5 +68,5 @@ class ActiveDirectoryLogin(DirectoryLogin):
         found = _DATA_CODE.search(result.get("message") or "")
         code = found.group(1).lower() if found else ""
         if result.get("result") == 49 and code in _REFUSALS:
-            return ConnectorError("invalid_grant", _REFUSALS[code], debug=f"Active Directory refusal {code}")
+            return ConnectorError("invalid_grant", _REFUSALS[code], debug="Active Directory gave a reason")
         return super().refusal(result)

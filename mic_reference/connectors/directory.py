@@ -14,8 +14,9 @@ from abc import abstractmethod
 from typing import Any
 from urllib.parse import urlsplit
 
-from ldap3 import NONE, SIMPLE, Connection, Server, Tls
-from ldap3.core.exceptions import LDAPCommunicationError, LDAPException, LDAPStartTLSError
+from ldap3 import IP_SYSTEM_DEFAULT, NONE, SIMPLE, Connection, Server, Tls
+from ldap3.core.exceptions import (LDAPCommunicationError, LDAPException, LDAPSessionTerminatedByServerError,
+                                   LDAPSocketOpenError, LDAPSocketReceiveError, LDAPStartTLSError)
 from ldap3.utils.conv import escape_filter_chars
 
 from ..config import AuthService
@@ -28,9 +29,9 @@ COMMON_OPTIONS = {
     "baseDN": {"type": "string", "minLength": 1, "description": "where users are searched for"},
     "userIdAttribute": {**_ATTRIBUTE, "description": "the attribute whose value is the user's id"},
     "startTLS": {"type": "boolean", "description": "upgrade an ldap:// connection to TLS (RFC 4513 3)"},
-    "caCertificate": {"type": "string", "pattern": "-----BEGIN CERTIFICATE-----",
+    "caCertificate": {"type": "string", "pattern": "^$|-----BEGIN CERTIFICATE-----",
                       "description": "PEM of the CA the directory's certificate must chain to "
-                                     "(default: the system's trust store)"},
+                                     "(empty or left out: the system's trust store)"},
     "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
                 "description": f"seconds each exchange with the directory may take (default {DEFAULT_TIMEOUT})"},
 }
@@ -40,6 +41,9 @@ REMOTE_SERVICE = {"type": "string", "pattern": "^ldaps?://[^/?#@]+/?$",
 _TRANSIENT = {3: "timeLimitExceeded", 11: "adminLimitExceeded", 51: "busy", 52: "unavailable"}
 _BINARY_IDS = {"objectguid": lambda raw: str(uuid.UUID(bytes_le=raw)), "objectsid": lambda raw: _sid(raw)}
 BAD_CREDENTIALS = "The username or password is not right."
+_FAILED_EXCHANGES = {LDAPSocketOpenError: "no connection to the directory",
+                     LDAPSocketReceiveError: "no answer from the directory in time",
+                     LDAPSessionTerminatedByServerError: "the directory closed the connection"}
 
 
 def schema(options: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -63,9 +67,11 @@ class DirectoryLogin(PasswordLogin):
         self.start_tls = bool(options.get("startTLS")) and not secure
         self.timeout = options.get("timeout", DEFAULT_TIMEOUT)
         tls = Tls(validate=ssl.CERT_REQUIRED, version=ssl.PROTOCOL_TLS_CLIENT,
-                  ca_certs_data=options.get("caCertificate"))
+                  ca_certs_data=options.get("caCertificate") or None)
+        # IP_SYSTEM_DEFAULT: ldap3's other modes skip an address for a while after one failed
+        # connection, which would keep a directory that came back unused
         self.server = Server(address.hostname, address.port or (636 if secure else 389), use_ssl=secure, tls=tls,
-                             get_info=NONE, connect_timeout=self.timeout)
+                             get_info=NONE, connect_timeout=self.timeout, mode=IP_SYSTEM_DEFAULT)
 
     def password_login(self, username: str, password: str) -> Identity:
         if not username or not password:
@@ -83,7 +89,7 @@ class DirectoryLogin(PasswordLogin):
                                  debug="StartTLS failed") from None
         except LDAPCommunicationError as exc:
             raise ConnectorError("temporarily_unavailable", "the directory could not be reached in time",
-                                 debug=f"{type(exc).__name__} talking to the directory") from None
+                                 debug=_FAILED_EXCHANGES.get(type(exc), "the connection failed")) from None
         except LDAPException as exc:
             raise ConnectorError("server_error", "the directory could not check the login",
                                  debug=type(exc).__name__) from None
