@@ -56,7 +56,7 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         body = {"name": name, "mechanism": _text(request.auth[0]) if request.sasl else "simple",
                 "password": "" if request.sasl else _text(request.auth)}
 
-        def bind():
+        def bind(log_entry: dict):
             self.boundUser = None  # a failed bind leaves the connection anonymous (RFC 4511 4.2.1)
             if request.sasl:
                 raise ldaperrors.LDAPAuthMethodNotSupported("SASL is not offered; use a simple bind")
@@ -74,11 +74,11 @@ class DirectoryProtocol(ldapserver.LDAPServer):
                 "filter": _filter_text(request.filter), "attributes": [_text(a) for a in request.attributes],
                 "size_limit": request.sizeLimit, "time_limit": request.timeLimit}
         limits = [limit for limit in (request.timeLimit, self.directory.time_limit) if limit]
-        return self._serve("search", body, lambda entry: self._search(request, reply, entry),
-                           time_limit=min(limits) if limits else None, pass_entry=True)
+        return self._serve("search", body, lambda log_entry: self._search(request, reply, log_entry),
+                           time_limit=min(limits) if limits else None)
 
     def _search(self, request, reply, log_entry: dict) -> Any:
-        if (request.baseObject == b"" and request.scope == pureldap.LDAP_SCOPE_baseObject):
+        if request.baseObject == b"" and request.scope == pureldap.LDAP_SCOPE_baseObject:
             return self.getRootDSE(request, reply)
         if self.boundUser is None:
             raise self.directory.flavour.search_refused()
@@ -106,7 +106,7 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         attribute = _text(request.ava.attributeDesc.value)
         body = {"entry": _text(request.entry), "attribute": attribute}
 
-        def compare():
+        def compare(log_entry: dict):
             if self.boundUser is None:
                 raise self.directory.flavour.search_refused()
             if attribute.lower() in PASSWORD_ATTRIBUTES:
@@ -145,7 +145,7 @@ class DirectoryProtocol(ldapserver.LDAPServer):
             log_entry["status"] = ldaperrors.Success.resultCode  # answered above, before the handshake
             return None
 
-        return self._serve("starttls", {}, start, pass_entry=True)
+        return self._serve("starttls", {}, start)
 
     extendedRequest_startTLS.oid = pureldap.LDAPStartTLSRequest.oid
     extendedRequest_LDAPPasswordModifyRequest = None  # read-only: unknown extended operation
@@ -157,9 +157,10 @@ class DirectoryProtocol(ldapserver.LDAPServer):
 
     # -- faults and the request log -------------------------------------------------
 
-    def _serve(self, operation: str, body: dict, work: Callable, *, time_limit: float | None = None,
-               pass_entry: bool = False) -> defer.Deferred:
-        """Log the operation, then let an armed fault delay it, drop the connection or answer for it."""
+    def _serve(self, operation: str, body: dict, work: Callable[[dict], Any], *,
+               time_limit: float | None = None) -> defer.Deferred:
+        """Log the operation, then let an armed fault delay it, drop the connection or answer for it;
+        else ``work(log_entry)`` answers."""
         entry = self.directory.record(operation, body)
         fault = self.directory.fault_for(operation, entry)
         delay = fault.delay if fault is not None else 0.0
@@ -172,7 +173,7 @@ class DirectoryProtocol(ldapserver.LDAPServer):
                 return None
             if fault is not None and fault.result is not None:
                 raise ldaperrors.LDAPExceptionCollection.get_instance(fault.result, fault.message or None)
-            return work(entry) if pass_entry else work()
+            return work(entry)
 
         if time_limit is not None and delay > time_limit:
             # it would outlast its time limit: the server gives up when the limit is reached
