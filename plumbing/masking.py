@@ -11,7 +11,7 @@ from typing import Any
 SECRET_NAMES = frozenset({
     "password", "client_secret", "clientsecret", "app_secret", "appsecret", "secret", "code",
     "code_verifier", "access_token", "refresh_token", "id_token", "token",
-    "authtoken", "wrap_password", "wrap_access_token", "x-auth-key", "totp_code", "login_ref", "csrf_token",
+    "authtoken", "bindpassword", "wrap_password", "wrap_access_token", "x-auth-key", "totp_code", "login_ref", "csrf_token",
 })
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-auth-key", "x-kinvey-auth"})
 

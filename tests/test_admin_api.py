@@ -37,6 +37,7 @@ def test_without_an_admin_token_there_is_no_admin_api(monkeypatch):
 def test_secrets_are_masked_on_the_way_out(admin):
     text = admin.get("/config").text
     assert "demo-app-secret" not in text and "mic-demo-secret" not in text
+    assert "mic-service-secret" not in text  # a directory's service account (bindPassword)
     service = admin.get("/environments/kid_demo/services/oauth2-password").json()
     assert service["provider"]["options"]["clientSecret"].startswith("***")
 

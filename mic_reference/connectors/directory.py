@@ -46,11 +46,12 @@ _FAILED_EXCHANGES = {LDAPSocketOpenError: "no connection to the directory",
                      LDAPSessionTerminatedByServerError: "the directory closed the connection"}
 
 
-def schema(options: dict[str, Any], required: list[str]) -> dict[str, Any]:
+def schema(options: dict[str, Any], required: list[str], **rules: Any) -> dict[str, Any]:
+    """A connector type's ``provider`` schema: the common options, its own, and further ``rules`` on them."""
     return {"type": "object", "required": ["remoteService", "options"],
             "properties": {"remoteService": REMOTE_SERVICE,
                            "options": {"type": "object", "additionalProperties": False, "required": required,
-                                       "properties": {**COMMON_OPTIONS, **options}}}}
+                                       "properties": {**COMMON_OPTIONS, **options}, **rules}}}
 
 
 class DirectoryLogin(PasswordLogin):

@@ -25,9 +25,7 @@ PROVIDER_SCHEMA = schema({
                         "description": "the object class of user entries (default inetOrgPerson)"},
     "bindDN": {"type": "string", "minLength": 1, "description": "a service account to search for users as"},
     "bindPassword": {"type": "string", "minLength": 1},
-}, required=["baseDN"])
-PROVIDER_SCHEMA["properties"]["options"]["dependentRequired"] = {"bindDN": ["bindPassword"],
-                                                                 "bindPassword": ["bindDN"]}
+}, required=["baseDN"], dependentRequired={"bindDN": ["bindPassword"], "bindPassword": ["bindDN"]})
 
 
 def build(service: AuthService, transport: Any) -> "LdapLogin":
