@@ -134,7 +134,8 @@ def test_active_directory_sub_codes_become_plain_sentences(active, username, pas
     assert "data" not in refused.description and "LdapErr" not in refused.description
 
 
-@pytest.mark.parametrize("fault", [{"path": "/connect", "drop": True}, {"path": "/bind", "drop": True},
+@pytest.mark.parametrize("fault", [{"path": "/connect", "drop": True}, {"path": "/connect", "result": "unavailable"},
+                                   {"path": "/bind", "drop": True},
                                    {"path": "/bind", "result": "busy"}, {"path": "/bind", "result": "unavailable"},
                                    {"path": "/search", "result": "busy"}])
 def test_a_directory_that_is_down_or_busy_is_temporarily_unavailable_then_used_again(directories, searching, fault):

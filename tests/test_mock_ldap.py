@@ -263,6 +263,17 @@ def test_a_slow_bind_a_dropped_connection_and_a_directory_that_is_down(directori
         bind(directories["ldap"], ALICE, "wonderland")
     assert httpx2.delete(f"{control}/_control/faults").json() == {"cleared": 1}
     assert bind(directories["ldap"], ALICE, "wonderland").bound
+    arm(control, path="/connect", delay=0.5, times=1)  # a slow accept
+    began = time.monotonic()
+    assert bind(directories["ldap"], ALICE, "wonderland").bound and time.monotonic() - began >= 0.5
+
+
+def test_a_result_for_every_operation_first_strikes_the_connection_with_a_notice_of_disconnection(directories):
+    arm(directories["ldap-control"], path="/*", result="unavailable", message="shutting down", times=1)
+    with pytest.raises(ClientLDAPError):
+        bind(directories["ldap"], ALICE, "wonderland")
+    assert logged(directories["ldap-control"], "/connect")[-1]["status"] == 52
+    assert bind(directories["ldap"], ALICE, "wonderland").bound
 
 
 @pytest.mark.parametrize("spec, complaint", [

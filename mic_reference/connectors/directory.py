@@ -110,11 +110,10 @@ class DirectoryLogin(PasswordLogin):
         if not connection.bind():
             raise self.refusal(connection.result)
 
-    def find_one(self, connection: Connection, attribute: str, value: str, object_class: str,
-                 base: str | None = None) -> dict[str, Any] | None:
+    def find_one(self, connection: Connection, attribute: str, value: str, object_class: str) -> dict[str, Any] | None:
         """The single entry whose ``attribute`` equals ``value`` (escaped, RFC 4515), or None."""
         search_filter = f"(&(objectClass={object_class})({attribute}={escape_filter_chars(value)}))"
-        connection.search(base or self.base_dn, search_filter, attributes=["*"], size_limit=2)
+        connection.search(self.base_dn, search_filter, attributes=["*"], size_limit=2)
         self.check(connection.result, allowed=(0, 4, 32))  # 4: two or more; 32: the base is not there
         found = [item for item in connection.response or () if item.get("type") == "searchResEntry"]
         return found[0] if len(found) == 1 else None

@@ -4,7 +4,8 @@ The path names the operation (``/connect``, ``/bind``, ``/search``, ``/compare``
 ``/starttls``, or a glob such as ``/*``). ``{"path": "/connect", "drop": true}`` is a
 directory that is down (each new connection is closed as it opens); ``{"path": "/bind",
 "delay": 5}`` a slow bind; ``{"path": "/bind", "result": "busy"}`` answers with LDAP's
-busy (51), ``unavailable`` (52) or any result code by name or number.
+busy (51), ``unavailable`` (52) or any result code by name or number. On ``/connect`` a
+result is a Notice of Disconnection (RFC 4511 4.4.1) and a delay a slow accept.
 """
 from __future__ import annotations
 

@@ -25,13 +25,13 @@ _FILETIME_EPOCH_OFFSET = 11644473600
 _NEVER = (0, 9223372036854775807)
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _first(entry, name: str, default: str | None = None) -> str | None:
     values = entry.get(name, ())
-    return _text(next(iter(values))) if values else default
+    return as_text(next(iter(values))) if values else default
 
 
 def password_matches(entry, attribute: str, password: bytes) -> bool:
@@ -119,7 +119,7 @@ class ActiveDirectory(Flavour):
 
     def __init__(self, root) -> None:
         super().__init__(root)
-        labels = [_text(rdn.split()[0].value) for rdn in root.dn.split()]
+        labels = [as_text(rdn.split()[0].value) for rdn in root.dn.split()]
         self.dns_domain = ".".join(labels).lower()
         self.netbios = labels[0].upper()
         self.max_password_age = abs(int(_first(root, "maxPwdAge", "0"))) / 1e7

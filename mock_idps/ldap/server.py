@@ -17,18 +17,15 @@ from twisted.internet import defer, protocol, reactor, task
 from twisted.internet.interfaces import ISSLTransport
 from twisted.python import components
 
-from .flavours import PASSWORD_ATTRIBUTES
+from .flavours import PASSWORD_ATTRIBUTES, as_text as _text
 from .tree import settled
 
 if TYPE_CHECKING:
     from . import Directory
 
+NOTICE_OF_DISCONNECTION = b"1.3.6.1.4.1.1466.20036"
 _SCOPES = {pureldap.LDAP_SCOPE_baseObject: "base", pureldap.LDAP_SCOPE_singleLevel: "one",
            pureldap.LDAP_SCOPE_wholeSubtree: "sub"}
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 class DirectoryProtocol(ldapserver.LDAPServer):
@@ -39,12 +36,26 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         return self.factory.directory
 
     def connectionMade(self) -> None:
+        """A new connection, which a fault may drop at once (a directory that is down), answer with a
+        Notice of Disconnection carrying its result (RFC 4511 4.4.1), or leave unread for its delay."""
         super().connectionMade()
         entry = self.directory.record("connect", {"peer": str(self.transport.getPeer().host)})
         fault = self.directory.fault_for("connect", entry)
-        if fault is not None and fault.drop:
+        entry["status"] = 0
+        if fault is None:
+            return
+        if fault.drop:
             self.transport.abortConnection()
-        entry["status"] = None if fault is not None and fault.drop else 0
+            entry["status"] = None
+        elif fault.result is not None:
+            notice = pureldap.LDAPExtendedResponse(resultCode=fault.result, errorMessage=fault.message,
+                                                   responseName=NOTICE_OF_DISCONNECTION)
+            self.transport.write(pureldap.LDAPMessage(notice, id=0).toWire())
+            self.transport.loseConnection()
+            entry["status"] = fault.result
+        elif fault.delay:
+            self.transport.pauseProducing()  # network latency is wall time, not a TTL
+            reactor.callLater(fault.delay, self.transport.resumeProducing)
 
     # -- bind ---------------------------------------------------------------------
 
