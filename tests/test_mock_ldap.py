@@ -2,11 +2,14 @@
 
 They are driven by independent clients: ldap3 and OpenLDAP's ldapsearch.
 """
+import os
 import shutil
 import ssl
 import subprocess
+import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -319,3 +322,23 @@ def _ldapsearch(url, *args):
         pytest.skip("needs ldapsearch (Debian ldap-utils)")
     return subprocess.run(["ldapsearch", "-x", "-H", url, "-o", "nettimeout=5", *args],
                           capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.skipif(shutil.which("ldapsearch") is None, reason="needs ldapsearch (Debian ldap-utils)")
+def test_python_m_mock_idps_ldap_serves_a_directory_that_ldapsearch_reaches_over_starttls(tmp_path):
+    ca_file = tmp_path / "ca.pem"
+    process = subprocess.Popen([sys.executable, "-m", "mock_idps.ldap", "--flavour", "active-directory", "--port", "0",
+                                "--control-port", "0", "--ca-file", str(ca_file)],
+                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        url = process.stdout.readline().split()[4]
+        control = process.stdout.readline().split()[-1].removesuffix("/_control/")
+        found = subprocess.run(["ldapsearch", "-x", "-ZZ", "-H", url, "-D", "CORP\\alice", "-w", "wonderland",
+                                "-b", AD_BASE, "(sAMAccountName=alice)", "mail"], capture_output=True, text=True,
+                               timeout=30, env={**os.environ, "LDAPTLS_CACERT": str(ca_file)})
+        assert found.returncode == 0, found.stderr
+        assert "mail: alice@corp.example" in found.stdout
+        assert [e["status"] for e in logged(control, "/starttls")] == [0]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
