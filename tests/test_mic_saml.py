@@ -70,4 +70,4 @@ def test_a_service_without_a_usable_certificate_says_so():
     connector = app.extensions["mic"].clients("kid_demo.saml-post").connector
     assert isinstance(connector, SamlLogin)
     with pytest.raises(ConnectorError, match="not an X.509 certificate"):
-        connector.complete_post({"SAMLResponse": "x"}, "e", "http://a", "r", 0.0)
+        connector.complete_post({"SAMLResponse": "x"}, "e", "http://a", "r", 0.0, lambda key, until: True)

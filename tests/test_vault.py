@@ -131,3 +131,16 @@ def test_a_reused_refresh_token_revokes_its_family_even_under_a_race(database):
         claimed = list(pool.map(lambda _: vault.claim_refresh("r1"), range(8)))
     assert sum(c is not None for c in claimed) == 1
     assert vault.find_token("a1").is_revoked()  # the losers were reuses: the family is revoked
+
+
+def test_a_one_time_value_is_taken_once_even_by_racing_threads_and_forgotten_when_it_expires(database):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clock = VirtualClock()
+    vault = Vault(database, Keyring.generate(), clock)
+    with ThreadPoolExecutor(8) as pool:
+        firsts = list(pool.map(lambda _: vault.first_use("assertion-1", clock.now() + 60), range(16)))
+    assert firsts.count(True) == 1
+    assert vault.first_use("assertion-2", clock.now() + 60)
+    clock.advance(61)
+    assert vault.first_use("assertion-1", clock.now() + 60)  # expired: it could not be accepted anyway

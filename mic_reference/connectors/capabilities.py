@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 
 @dataclass(frozen=True)
@@ -76,5 +76,9 @@ class SamlLogin(ABC):
 
     @abstractmethod
     def complete_post(self, form: Mapping[str, str], sp_entity_id: str, acs_url: str, relay_state: str,
-                      now: float) -> Identity:
-        """The identity in the posted Response (checked at ``now``), or raise ConnectorError."""
+                      now: float, first_use: Callable[[str, float], bool]) -> Identity:
+        """The identity in the posted Response (checked at ``now``), or raise ConnectorError.
+
+        ``first_use(key, until)`` is the MIC's memory of one-time values (its vault): False
+        when the key was seen before, so an assertion is accepted once, whatever restarts.
+        """

@@ -18,9 +18,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import tempfile
-import threading
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlencode
 
 from cryptography import x509
@@ -96,8 +95,6 @@ class SamlConnector(SamlLogin):
             self._cert_problem = None
         except ValueError:  # the other services still serve; this one says why it cannot
             self._cert_problem = "this SAML service's idpCertificate is not an X.509 certificate"
-        self._seen: dict[str, float] = {}  # assertion ID -> until when it could still be replayed
-        self._lock = threading.Lock()
 
     def authn_request(self, sp_entity_id: str, acs_url: str, relay_state: str, now: float) -> SamlRequest:
         request = samlp.AuthnRequest(
@@ -114,7 +111,7 @@ class SamlConnector(SamlLogin):
                                           "RelayState": relay_state})
 
     def complete_post(self, form: Mapping[str, str], sp_entity_id: str, acs_url: str, relay_state: str,
-                      now: float) -> Identity:
+                      now: float, first_use: Callable[[str, float], bool]) -> Identity:
         if self._cert_problem:
             raise ConnectorError("server_error", self._cert_problem)
         if not form.get("SAMLResponse"):
@@ -123,21 +120,14 @@ class SamlConnector(SamlLogin):
             idp_entity_id=self.idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url,
             request_id=request_id(relay_state), name_id_format=self.name_id_format, now=now, skew=self.skew,
             verify=self._verify))
-        self._take_once(assertion, now)
+        if not first_use(f"saml-assertion:{self.idp_entity_id}:{assertion.id}", assertion.not_on_or_after + self.skew):
+            raise saml_response.refuse("this assertion was already used (replay)", debug=f"assertion {assertion.id}")
         token: dict[str, Any] = {"access_token": assertion.xml, "token_type": "saml2-assertion"}
         return Identity(user_id=assertion.name_id, attributes=assertion.attributes, upstream_token=token)
 
     def _verify(self, xml: bytes, node_name: str, node_id: str) -> None:
         if not self.crypto.validate_signature(xml, self._cert.name, "pem", node_name, node_id):
             raise ConnectorError("access_denied", "signature does not verify")
-
-    def _take_once(self, assertion: saml_response.Assertion, now: float) -> None:
-        with self._lock:
-            self._seen = {i: until for i, until in self._seen.items() if until > now - self.skew}
-            if assertion.id in self._seen:
-                raise saml_response.refuse("this assertion was already used (replay)",
-                                           debug=f"assertion {assertion.id}")
-            self._seen[assertion.id] = assertion.not_on_or_after
 
 
 __all__ = ["PROVIDER_SCHEMA", "SamlConnector", "BINDING_HTTP_POST", "BINDING_HTTP_REDIRECT"]

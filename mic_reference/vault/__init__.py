@@ -80,6 +80,19 @@ class Vault:
     def close(self) -> None:
         self.engine.dispose()
 
+    # -- one-time values ----------------------------------------------------------------
+
+    def first_use(self, key: str, until: float) -> bool:
+        """Remember ``key`` until ``until``; False when it was already seen (a replay)."""
+        table = schema.used_once
+        try:
+            with self.transaction() as db:
+                db.execute(delete(table).where(table.c.until < self.clock.now()))
+                _insert(db, table, key_digest=digest(key), until=until)
+        except IntegrityError:
+            return False
+        return True
+
     # -- the configuration the admin API changed ------------------------------------------
 
     def save_configuration(self, document: dict[str, Any]) -> None:

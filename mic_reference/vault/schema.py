@@ -64,6 +64,14 @@ tokens = Table(
     Column("refresh_used", Boolean, nullable=False, default=False),
 )
 
+# One-time values seen (a SAML assertion ID), as digests, until they could no longer be
+# accepted anyway: a replay is refused across restarts and across worker processes.
+used_once = Table(
+    "used_once", metadata,
+    Column("key_digest", _DIGEST, primary_key=True),
+    Column("until", Float, nullable=False, index=True),
+)
+
 # The configuration as the admin API last changed it (sealed: it holds client secrets);
 # the newest revision wins over the configuration file when the MIC starts.
 configurations = Table(

@@ -63,7 +63,7 @@ def assertion_consumer():
         if not isinstance(connector, SamlLogin):
             raise ConnectorError("invalid_request", "this auth service does not log in by SAML")
         return connector.complete_post(request.form.to_dict(), entity_id(version), pending.callback_url,
-                                       relay_state, mic().vault.clock.now())
+                                       relay_state, mic().vault.clock.now(), mic().vault.first_use)
 
     return finish_login(resumed_request(pending.params), log_in)
 
