@@ -12,6 +12,7 @@ import pyotp
 
 from plumbing.clock import Clock
 
+from ..shared.sessions import IdpSessions
 from .fixture import Fixture, ServiceProvider, User
 
 #: how long a person may take on the login page
@@ -39,7 +40,7 @@ class Sessions:
         self.clock = clock
         self._lock = threading.Lock()
         self._pending: dict[str, PendingSso] = {}
-        self._sessions: dict[str, tuple[User, float]] = {}
+        self._logged_in: IdpSessions[User] = IdpSessions(clock, fixture.session_ttl)
         self._totp: dict[str, tuple[str, int]] = {}  # username -> (secret, last step used)
 
     def hold(self, pending: PendingSso) -> str:
@@ -62,20 +63,14 @@ class Sessions:
         return user if user is not None and secrets.compare_digest(user.password, password) else None
 
     def open_session(self, user: User) -> str:
-        """The IdP's own login session, for its cookie; it lives ``session_ttl`` on the clock."""
-        session_id = secrets.token_urlsafe(32)
-        with self._lock:
-            self._sessions[session_id] = (user, self.clock.now() + self.fixture.session_ttl)
-        return session_id
+        """The IdP's own login session, for its cookie."""
+        return self._logged_in.open(user)
 
     def session_user(self, session_id: str) -> User | None:
-        with self._lock:
-            found = self._sessions.get(session_id)
-        return found[0] if found is not None and self.clock.now() < found[1] else None
+        return self._logged_in.find(session_id)
 
     def end_session(self, session_id: str) -> None:
-        with self._lock:
-            self._sessions.pop(session_id, None)
+        self._logged_in.end(session_id)
 
     def totp_secret(self, user: User) -> str | None:
         with self._lock:

@@ -17,6 +17,7 @@ from plumbing.clock import Clock
 from plumbing.grants import ClockedCode, ClockedToken
 
 from .fixture import ClientSpec, Fixture, UserSpec
+from .sessions import IdpSessions
 
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
 
@@ -108,26 +109,20 @@ class Store:
         self._codes: dict[str, AuthorizationCode] = {}
         self._access: dict[str, Token] = {}
         self._refresh: dict[str, Token] = {}
-        self._sessions: dict[str, tuple[Login, float]] = {}
+        self._logged_in: IdpSessions[Login] = IdpSessions(clock, fixture.session_ttl)
 
     def login(self, user: UserSpec, amr: tuple[str, ...] = ("pwd",)) -> Login:
         return Login(user, self.clock.now(), amr)
 
     def open_session(self, login: Login) -> str:
-        """The IdP's own login session, for its cookie; it lives ``session_ttl`` on the clock."""
-        session_id = secrets.token_urlsafe(32)
-        with self._lock:
-            self._sessions[session_id] = (login, self.clock.now() + self.fixture.session_ttl)
-        return session_id
+        """The IdP's own login session, for its cookie."""
+        return self._logged_in.open(login)
 
     def session_login(self, session_id: str) -> Login | None:
-        with self._lock:
-            found = self._sessions.get(session_id)
-        return found[0] if found is not None and self.clock.now() < found[1] else None
+        return self._logged_in.find(session_id)
 
     def end_session(self, session_id: str) -> None:
-        with self._lock:
-            self._sessions.pop(session_id, None)
+        self._logged_in.end(session_id)
 
     def authenticate(self, username: str, password: str) -> UserSpec | None:
         user = self.users.get(username)
