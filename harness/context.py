@@ -112,6 +112,13 @@ class RunContext:
     log_marks: dict[str, int] = field(default_factory=dict)
     #: control surfaces (URLs) on which this cell armed faults, cleared when it ends
     armed: set[str] = field(default_factory=set)
+    #: which of ``reply`` and ``landing`` a step set last: what the app or user saw most recently
+    latest: str | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("reply", "landing") and value is not None:
+            object.__setattr__(self, "latest", name)
+        object.__setattr__(self, name, value)
 
     def surface(self, name: str) -> str:
         """A control surface's URL: ``upstream`` is the identity provider behind the cell's service."""

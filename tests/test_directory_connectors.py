@@ -90,11 +90,12 @@ def test_ldap_logins_carry_the_entrys_attributes(searching, direct):
 
 
 @pytest.mark.parametrize("name", ["searching", "direct", "active"])
-def test_wrong_unknown_locked_and_empty_are_invalid_grant(request, name):
+def test_wrong_unknown_and_empty_are_invalid_grant_and_so_is_locked_where_unexplained(request, name):
     connector = request.getfixturevalue(name)
-    for username, password in (("alice", "not-hers"), ("nobody", "wonderland"), ("lorina", "tweedledum"),
-                               ("alice", ""), ("", "wonderland")):
+    for username, password in (("alice", "not-hers"), ("nobody", "wonderland"), ("alice", ""), ("", "wonderland")):
         assert refusal(connector, username, password).error == "invalid_grant"
+    # a locked account: LDAP cannot tell it from a wrong password; AD says so
+    assert refusal(connector, "lorina", "tweedledum").error == ("access_denied" if name == "active" else "invalid_grant")
 
 
 @pytest.mark.parametrize("name", ["searching", "direct", "active"])
@@ -125,12 +126,13 @@ def test_active_directory_names_ids_and_groups(active):
     assert "CN=Domain Admins,CN=Users,DC=corp,DC=example" in alice.attributes["memberOf"]
 
 
-@pytest.mark.parametrize("username, password, says", [
-    ("lorina", "tweedledum", "locked"), ("edith", "tweedledee", "expired"), ("erin", "erin-password", "disabled"),
-    ("frank", "frank-password", "must be changed"), ("alice", "wrong", "username or password is not right")])
-def test_active_directory_sub_codes_become_plain_sentences(active, username, password, says):
+@pytest.mark.parametrize("username, password, error, says", [
+    ("lorina", "tweedledum", "access_denied", "locked"), ("edith", "tweedledee", "access_denied", "expired"),
+    ("erin", "erin-password", "access_denied", "disabled"), ("frank", "frank-password", "access_denied", "changed"),
+    ("alice", "wrong", "invalid_grant", "username or password is not right")])
+def test_active_directory_sub_codes_become_plain_sentences(active, username, password, error, says):
     refused = refusal(active, username, password)
-    assert refused.error == "invalid_grant" and says in refused.description
+    assert refused.error == error and says in refused.description
     assert "data" not in refused.description and "LdapErr" not in refused.description
 
 

@@ -109,3 +109,24 @@ def test_a_request_expectation_on_an_unknown_server_names_the_known_ones(run_cel
     result = run_cell(LOGGED_IN + "  - expect: {requests: {server: nowhere, path: /}}\n")
     assert result.outcome == "failed"
     assert "no control surface for 'nowhere' (it has: mic, oauth2-idp, " in result.failure.message
+
+
+def test_mentions_and_lacks_read_only_what_was_seen_last(run_cell):
+    # the token answer came after the login page: only it is read
+    seen_last = LOGGED_IN + "  - expect: {mentions: [bearer], lacks: [Sign in]}\n"
+    assert run_cell(seen_last).outcome == "passed"
+    page_then_answer = """\
+scenario: s
+needs: [authorization-code]
+steps:
+  - authorize: {}
+  - expect: {mentions: [sign in]}
+  - token: {grant: refresh_token, refresh_token: nothing-like-one}
+  - expect: {mentions: [sign in]}
+"""
+    result = run_cell(page_then_answer)
+    assert result.outcome == "failed" and result.failure.line == 7  # the second expect
+    assert "expected 'sign in' to be mentioned" in result.failure.message
+    leaked = LOGGED_IN + "  - expect: {lacks: [access_token]}\n"
+    result = run_cell(leaked)
+    assert result.outcome == "failed" and "'access_token' should not be shown, but is" in result.failure.message

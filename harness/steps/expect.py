@@ -51,9 +51,10 @@ class Expect(Step):
                                "present": _PATHS, "absent": _PATHS},
             },
             "page_contains": {"type": "string", "description": "text on the page the flow stopped at"},
-            "mentions": {**_PATHS, "description": "words (any case) the last answer or page must say"},
-            "lacks": {**_PATHS, "description": "text that neither the last answer nor the page (nor its URL) "
-                                               "may show, e.g. a directory's internals"},
+            "mentions": {**_PATHS, "description": "words (any case) the last answer, or page and its URL, "
+                                                  "must say"},
+            "lacks": {**_PATHS, "description": "text the last answer, or page and its URL, may not show, "
+                                               "e.g. a directory's internals"},
             "requests": {
                 "type": "object", "additionalProperties": False, "required": ["server", "path"],
                 "description": "what a server received during this cell, from its control request log",
@@ -118,11 +119,10 @@ class Expect(Step):
     def _check_text(ctx: RunContext, args: dict[str, Any]) -> list[str]:
         if "mentions" not in args and "lacks" not in args:
             return []
-        shown = [text for text in (ctx.reply.text if ctx.reply else None,
-                                   f"{ctx.landing.url}\n{ctx.landing.text}" if ctx.landing else None) if text]
-        if not shown:
+        if ctx.latest is None:
             return ["expected an answer or a page to read, but there is none"]
-        seen = "\n".join(shown)
+        # what the app or user saw last: an answer's body, or where a flow landed (its URL and page)
+        seen = ctx.reply.text if ctx.latest == "reply" else f"{ctx.landing.url}\n{ctx.landing.text}"
         problems = [f"text: expected {word!r} to be mentioned" for word in args.get("mentions", [])
                     if word.lower() not in seen.lower()]
         return problems + [f"text: {leak!r} should not be shown, but is" for leak in args.get("lacks", [])

@@ -6,7 +6,8 @@ types ``alice``, ``alice@corp.example`` or ``CORP\\alice``; the connector binds 
 name (a bare name gets the domain's UPN suffix, ``options.domain``, by default the
 baseDN's DC labels), then reads the user's entry with a filter escaped by RFC 4515. AD's
 sub-code in a refused bind (``data 775`` locked, ``532`` password expired, …) becomes a
-plain sentence for the app; the user id is ``objectGUID`` unless ``userIdAttribute`` says.
+plain sentence for the app, and ``access_denied`` (an ``invalid_grant`` at the token
+endpoint); the user id is ``objectGUID`` unless ``userIdAttribute`` says.
 """
 from __future__ import annotations
 
@@ -68,5 +69,8 @@ class ActiveDirectoryLogin(DirectoryLogin):
         found = _DATA_CODE.search(result.get("message") or "")
         code = found.group(1).lower() if found else ""
         if result.get("result") == 49 and code in _REFUSALS:
-            return ConnectorError("invalid_grant", _REFUSALS[code], debug="Active Directory gave a reason")
+            # the right password for an account that may not log in now: another try on the
+            # login page cannot help, so the login ends (access_denied) with AD's reason
+            error = "invalid_grant" if _REFUSALS[code] == BAD_CREDENTIALS else "access_denied"
+            return ConnectorError(error, _REFUSALS[code], debug="Active Directory gave a reason")
         return super().refusal(result)

@@ -72,7 +72,9 @@ class PasswordGrant(_VaultBacked, grants.ResourceOwnerPasswordCredentialsGrant):
         try:
             identity = self.request.client.connector.password_login(username, password)
         except ConnectorError as exc:
-            raise UpstreamError(exc.error, exc.description, exc.debug) from None
+            # RFC 6749 5.2 has no access_denied: credentials that cannot be used are an invalid grant
+            error = "invalid_grant" if exc.error == "access_denied" else exc.error
+            raise UpstreamError(error, exc.description, exc.debug) from None
         return self.vault.open_grant(identity, upstream.expires_at(identity, self.vault.clock.now()))
 
 
