@@ -109,11 +109,14 @@ def test_locked_and_ended_accounts_refuse_even_the_right_password_and_ends_follo
 
 # -- searches --------------------------------------------------------------------------
 
-def test_no_search_before_a_bind(directories):
+def test_no_search_before_a_bind_but_the_root_dse(directories):
     connection = Connection(server(directories["ldap"]))
     connection.open()
     assert not connection.search(BASE, "(uid=*)")
     assert result_of(connection) == (48, "authentication required")
+    assert connection.search("", "(objectClass=*)", search_scope="BASE", attributes=["*"])
+    root = connection.response[0]["raw_attributes"]
+    assert root["namingContexts"] == [BASE.encode()] and root["supportedExtension"] == [b"1.3.6.1.4.1.1466.20037"]
     ad = Connection(server(directories["ad"]))
     ad.open()
     assert not ad.search(AD_BASE, "(objectClass=user)")

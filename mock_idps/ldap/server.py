@@ -129,11 +129,10 @@ class DirectoryProtocol(ldapserver.LDAPServer):
     def getRootDSE(self, request, reply):
         """The root DSE, readable before a bind as on real servers: versions, naming context, extensions."""
         attributes = [("supportedLDAPVersion", ["3"]), ("namingContexts", [self.directory.root.dn.getText()]),
-                      ("supportedSASLMechanisms", []),
                       *self.directory.flavour.root_dse()]
         if self.directory.tls is not None:
             attributes.append(("supportedExtension", [_text(pureldap.LDAPStartTLSRequest.oid)]))
-        reply(pureldap.LDAPSearchResultEntry(objectName="", attributes=[(k, v) for k, v in attributes if v]))
+        reply(pureldap.LDAPSearchResultEntry(objectName="", attributes=attributes))
         return pureldap.LDAPSearchResultDone(resultCode=ldaperrors.Success.resultCode)
 
     def _base(self, dn: bytes):
