@@ -184,3 +184,11 @@ def test_a_directory_service_misconfigured_is_named_with_its_line(tmp_path, old,
     with pytest.raises(YamlError, match=message) as raised:
         load(path, {"OAUTH2_IDP": "http://idp", "APP": "http://app"}, provider_schemas={k: v.PROVIDER_SCHEMA for k, v in available().items()})
     assert raised.value.line is not None
+
+
+def test_a_service_account_the_directory_refuses_is_the_mics_fault_not_the_users(directories):
+    misconfigured = ldap.build(service("ldap", directories["ldap"], baseDN="ou=people,dc=example,dc=org",
+                                       bindDN="cn=mic-service,ou=services,dc=example,dc=org",
+                                       bindPassword="not-the-secret"), None)
+    refused = refusal(misconfigured, "alice", "wonderland")
+    assert refused.error == "server_error" and "service account" in refused.debug

@@ -47,7 +47,7 @@ class LdapLogin(DirectoryLogin):
             self.bind(connection, dn, password)
             entry = self.read_entry(connection, dn)
         else:
-            self.bind(connection, *self.service_account)
+            self.bind_service_account(connection)
             entry = self.find_one(connection, self.user_id_attribute, username, self.object_class)
             if entry is None:
                 raise ConnectorError("invalid_grant", BAD_CREDENTIALS, debug="no single user by that name")
@@ -55,3 +55,13 @@ class LdapLogin(DirectoryLogin):
         if entry is None:
             raise ConnectorError("invalid_grant", BAD_CREDENTIALS, debug="the user's entry could not be read")
         return entry
+
+    def bind_service_account(self, connection: Connection) -> None:
+        try:
+            self.bind(connection, *self.service_account)
+        except ConnectorError as exc:
+            if exc.error != "invalid_grant":
+                raise
+            # the MIC's own credentials, not the user's: a misconfiguration
+            raise ConnectorError("server_error", "the directory could not check the login",
+                                 debug="the directory refused the service account (bindDN)") from None
