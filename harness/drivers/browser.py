@@ -115,15 +115,19 @@ class BrowserDriver:
     def _past_autoposts(self) -> None:
         """Wait while the browser is on pages that post themselves onward."""
         for _ in range(MAX_AUTOPOSTS):
+            url = self.page.url
             try:
                 self.page.wait_for_load_state()
                 url = self.page.url
                 if not self.page.evaluate(_AUTOPOSTS):
                     return
+            except PlaywrightError as exc:
+                if "navigat" not in exc.message:  # else the page moved on while being read
+                    raise StepFailed(f"on {self.page.url}: {exc.message.splitlines()[0]}") from None
+            try:  # however slow the next hop (a loaded machine), wait for it rather than look again at once
                 self.page.wait_for_url(lambda now: now != url)
             except PlaywrightError as exc:
-                if "navigat" not in exc.message:  # the page moved on while being read: look again
-                    raise StepFailed(f"on {self.page.url}: {exc.message.splitlines()[0]}") from None
+                raise StepFailed(f"on {self.page.url}: {exc.message.splitlines()[0]}") from None
 
     def _landing(self) -> Landing:
         self._past_autoposts()

@@ -37,7 +37,8 @@ class Token(Step):
         if args["grant"] == "authorization_code":
             code = args.get("code", ctx.vars.get("code"))
             if code is None:
-                raise StepFailed("token: no code was brought back to the app, and none was given")
+                stopped = f" (the flow stopped at {ctx.landing.url})" if ctx.landing and not ctx.landing.at_app else ""
+                raise StepFailed(f"token: no code was brought back to the app, and none was given{stopped}")
             form |= {"code": code, "redirect_uri": args.get("redirect_uri", ctx.target.redirect_uri)}
         elif args["grant"] == "refresh_token":
             refresh_token = args.get("refresh_token", ctx.vars.get("refresh_token"))
