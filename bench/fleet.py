@@ -12,7 +12,6 @@ import argparse
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,21 +42,17 @@ def scenario_medians(runs: int) -> list[tuple[str, float, str]]:
     from harness.fleet import EmbeddedFleet
     from harness.runner import Runner
 
+    from cells import run_times
+
     rows = []
     with EmbeddedFleet() as fleet:
         runner = Runner(fleet.target)
         try:
             for path in sorted((ROOT / "scenarios").rglob("*.yaml")):
                 for cell in scenarios.cells(scenarios.load(path), fleet.target):
-                    first = runner.run(cell)  # warms up (launches the browser once)
-                    times = []
-                    for _ in range(runs):
-                        began = time.perf_counter()
-                        result = runner.run(cell)
-                        times.append(time.perf_counter() - began)
-                        assert result.outcome == "passed", result.failure
+                    first, times = run_times(runner, cell, runs)
                     rows.append((f"{path.relative_to(ROOT)}::{cell.id}", statistics.median(times),
-                                 f"first run {first.seconds * 1000:.0f} ms"))
+                                 f"first run {first * 1000:.0f} ms"))
         finally:
             runner.close()
     return rows
@@ -69,7 +64,7 @@ def main() -> None:
     parser.add_argument("--cold-samples", type=int, default=5)
     args = parser.parse_args()
     imports, start = cold_start(args.cold_samples)
-    print(f"fleet cold start (MIC + OAuth2 mock + demo app), median of {args.cold_samples}:")
+    print(f"fleet cold start (the MIC, every mock, the demo app), median of {args.cold_samples}:")
     print(f"  imports {imports * 1000:7.1f} ms   servers up {start * 1000:7.1f} ms   "
           f"total {(imports + start) * 1000:7.1f} ms")
     print(f"scenario wall time, median of {args.runs} runs:")

@@ -22,6 +22,8 @@ from harness import scenario as scenarios
 from harness.fleet import EmbeddedFleet
 from harness.runner import Runner
 
+from cells import run_times
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "login" / "password-grant.yaml"
 SERVICES = ("ldap-password", "ad-password")
@@ -32,12 +34,9 @@ def scenario_times(fleet: EmbeddedFleet, service: str, runs: int) -> list[float]
     runner = Runner(fleet.target)
     try:
         cell = next(c for c in scenarios.cells(scenarios.load(SCENARIO), fleet.target) if c.service == service)
-        results = [runner.run(cell) for _ in range(runs + 1)][1:]
+        return run_times(runner, cell, runs)[1]
     finally:
         runner.close()
-    failures = [result.failure for result in results if result.outcome != "passed"]
-    assert not failures, failures[0]
-    return [result.seconds for result in results]
 
 
 def burst(fleet: EmbeddedFleet, service: str, grants: int, clients: int) -> tuple[float, list[float], dict[int, int]]:

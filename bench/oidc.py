@@ -55,6 +55,8 @@ def scenario_medians(runs: int) -> list[tuple[str, float]]:
     from harness.fleet import EmbeddedFleet
     from harness.runner import Runner
 
+    from cells import run_times
+
     rows = []
     with EmbeddedFleet() as fleet:
         runner = Runner(fleet.target)
@@ -63,12 +65,7 @@ def scenario_medians(runs: int) -> list[tuple[str, float]]:
                 for cell in scenarios.cells(scenarios.load(ROOT / path), fleet.target):
                     if cell.driver != "http" or cell.service not in ("oidc-code", "oidc-provider"):
                         continue
-                    runner.run(cell)
-                    times = []
-                    for _ in range(runs):
-                        result = runner.run(cell)
-                        assert result.outcome == "passed", result.failure
-                        times.append(result.seconds)
+                    _, times = run_times(runner, cell, runs)
                     rows.append((f"{path}::{cell.id}", statistics.median(times)))
         finally:
             runner.close()
