@@ -13,6 +13,8 @@ from typing import Any, Mapping
 import pyotp
 from flask import Response, make_response, render_template, request, url_for
 
+from plumbing.totp import matching_step
+
 from ..connectors.capabilities import Identity
 from ..records import PendingLogin
 from ..vault import digest
@@ -41,16 +43,6 @@ def challenge(client: Any, params: Mapping[str, str], identity: Identity, *, enr
     response = make_response(html, 401 if error else 200)
     login_page.set_csrf_cookie(response, token)
     return response
-
-
-def matching_step(secret: str | None, code: str, now: float) -> int | None:
-    """The time step (RFC 6238) whose code this is, one step either side of now; None if none."""
-    if not secret or not (code.isdigit() and len(code) == 6):
-        return None
-    totp = pyotp.TOTP(secret)
-    current = int(now // totp.interval)
-    return next((step for step in (current - 1, current, current + 1)
-                 if secrets.compare_digest(totp.at(step * totp.interval), code)), None)
 
 
 def verify(pending: PendingLogin) -> Response:

@@ -2,14 +2,15 @@
 logins half done (password checked, a TOTP code or consent still to come)."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import pyotp
 
-from mock_idps.shared.records import Client, Login, Store
 from mock_idps.shared.fixture import UserSpec
+from mock_idps.shared.records import Client, Login, Store
+from mock_idps.shared.sessions import HeldLogins
+from plumbing.totp import matching_step
 
 #: how long a person may take between the password and the next step
 STEP_TTL = 600
@@ -39,7 +40,7 @@ class OidcStore(Store):
     def __init__(self, fixture, clock) -> None:
         super().__init__(fixture, clock, OidcClient)
         self._consents: set[tuple[str, str, str]] = set()
-        self._pending: dict[str, Pending] = {}
+        self._held: HeldLogins[Pending] = HeldLogins(clock)
         self._totp: dict[str, tuple[str, bool, int]] = {}  # username -> (secret, enrolled, last step)
 
     def needs_totp(self, user: UserSpec, client: OidcClient) -> bool:
@@ -48,19 +49,13 @@ class OidcStore(Store):
     # -- logins between steps ------------------------------------------------------
 
     def hold(self, pending: Pending) -> str:
-        ref = secrets.token_urlsafe(24)
-        with self._lock:
-            self._pending[ref] = pending
-        return ref
+        return self._held.hold(pending)
 
     def held(self, ref: str) -> Pending | None:
-        with self._lock:
-            found = self._pending.get(ref)
-        return found if found is not None and self.clock.now() < found.expires_at else None
+        return self._held.peek(ref)
 
     def release(self, ref: str) -> None:
-        with self._lock:
-            self._pending.pop(ref, None)
+        self._held.release(ref)
 
     # -- TOTP (RFC 6238), enrolled at the first login that asks for it -------------
 
@@ -74,15 +69,10 @@ class OidcStore(Store):
         """A code of the current time step or a neighbour, each step's code good once (RFC 6238 5.2)."""
         with self._lock:
             secret, _, last = self._totp.get(user.username, ("", False, -1))
-            if not secret:
-                return False
-            totp = pyotp.TOTP(secret)
-            current = int(self.clock.now() // totp.interval)
-            for step in (current - 1, current, current + 1):
-                if step > last and secrets.compare_digest(totp.at(step * totp.interval), code):
-                    self._totp[user.username] = (secret, True, step)
-                    return True
-        return False
+            step = matching_step(secret, code, self.clock.now(), last)
+            if step is not None:
+                self._totp[user.username] = (secret, True, step)
+        return step is not None
 
     # -- consent ---------------------------------------------------------------------
 

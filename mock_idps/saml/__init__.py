@@ -13,6 +13,7 @@ from plumbing import control
 from plumbing.clock import Clock, SystemClock
 from plumbing.xmldsig import SigningIdentity
 
+from ..shared import pages
 from . import fixture as fixtures
 from .idp import Idp
 from .tampering import MUTATIONS, TamperError
@@ -28,6 +29,7 @@ def create_app(fixture: str | Path = fixtures.DEFAULT, *, clock: Clock | None = 
     app = Flask(__name__)
     idp = Idp.build(fixtures.load(fixture, variables), clock, signer, crypto)
     app.extensions["saml_idp"] = idp
+    app.register_blueprint(pages.templates)
     app.register_blueprint(bp)
     if test_mode:
         surface = control.install(app, clock)

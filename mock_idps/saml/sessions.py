@@ -8,11 +8,10 @@ import secrets
 import threading
 from dataclasses import dataclass
 
-import pyotp
-
 from plumbing.clock import Clock
+from plumbing.totp import matching_step
 
-from ..shared.sessions import IdpSessions
+from ..shared.sessions import HeldLogins, IdpSessions
 from .fixture import Fixture, ServiceProvider, User
 
 #: how long a person may take on the login page
@@ -39,24 +38,18 @@ class Sessions:
         self.fixture = fixture
         self.clock = clock
         self._lock = threading.Lock()
-        self._pending: dict[str, PendingSso] = {}
+        self._held: HeldLogins[PendingSso] = HeldLogins(clock)
         self._logged_in: IdpSessions[User] = IdpSessions(clock, fixture.session_ttl)
         self._totp: dict[str, tuple[str, int]] = {}  # username -> (secret, last step used)
 
     def hold(self, pending: PendingSso) -> str:
-        ref = secrets.token_urlsafe(24)
-        with self._lock:
-            self._pending[ref] = pending
-        return ref
+        return self._held.hold(pending)
 
     def peek(self, ref: str) -> PendingSso | None:
-        with self._lock:
-            pending = self._pending.get(ref)
-        return pending if pending is not None and self.clock.now() < pending.expires_at else None
+        return self._held.peek(ref)
 
     def release(self, ref: str) -> None:
-        with self._lock:
-            self._pending.pop(ref, None)
+        self._held.release(ref)
 
     def authenticate(self, username: str, password: str) -> User | None:
         user = self.fixture.user(username)
@@ -78,12 +71,8 @@ class Sessions:
 
     def check_totp(self, user: User, secret: str, code: str) -> bool:
         """A code for ``secret`` at the clock's time (one step either way), each step used once."""
-        totp = pyotp.TOTP(secret)
-        now_step = int(self.clock.now() // totp.interval)
         with self._lock:
-            last = self._totp.get(user.username, (secret, -1))[1]
-            for step in (now_step - 1, now_step, now_step + 1):
-                if step > last and secrets.compare_digest(totp.at(step * totp.interval), code):
-                    self._totp[user.username] = (secret, step)
-                    return True
-        return False
+            step = matching_step(secret, code, self.clock.now(), self._totp.get(user.username, (secret, -1))[1])
+            if step is not None:
+                self._totp[user.username] = (secret, step)
+        return step is not None

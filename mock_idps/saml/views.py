@@ -18,6 +18,7 @@ import pyotp
 from flask import Blueprint, Response, current_app, render_template, request
 from saml2 import samlp
 
+from ..shared import pages
 from .idp import NAME_ID_FORMATS, SSO_POST, SSO_REDIRECT, Idp
 from .sessions import LOGIN_TTL, PendingSso
 from .tampering import TamperError
@@ -74,7 +75,7 @@ def _login_or_answer(pending: PendingSso):
     if user is not None:
         return _answer(pending, user, mfa=False)
     ref = idp.sessions.hold(pending)
-    return render_template("login.html", ref=ref, sp=pending.sp.entity_id, error=None, username="")
+    return pages.login_page(pending.sp.entity_id, action=f"/saml/login/{ref}")
 
 
 def _pending_from(params, deflated: bool) -> PendingSso:
@@ -132,8 +133,7 @@ def login(ref: str):
     username = request.form.get("username", "")
     user = idp.sessions.authenticate(username, request.form.get("password", ""))
     if user is None:
-        return render_template("login.html", ref=ref, sp=pending.sp.entity_id, username=username,
-                               error="The username or password is not right."), 401
+        return pages.wrong_password(pending.sp.entity_id, username, action=f"/saml/login/{ref}")
     if not user.totp:
         idp.sessions.release(ref)
         return _answer(pending, user, mfa=False, new_session=True)

@@ -15,12 +15,15 @@ templates = Blueprint("mock_idp_pages", __name__, template_folder="templates")
 
 
 def login_page(client_id: str, *, username: str = "", error: str | None = None,
-               status: int = 200) -> tuple[str, int]:
-    return render_template("login.html", client_id=client_id, username=username, error=error), status
+               status: int = 200, action: str | None = None) -> tuple[str, int]:
+    """The login form for ``client_id``; it posts to ``action``, or back to the page's own URL."""
+    return render_template("login.html", client_id=client_id, username=username, error=error,
+                           action=action), status
 
 
-def wrong_password(client_id: str, username: str) -> tuple[str, int]:
-    return login_page(client_id, username=username, error="The username or password is not right.", status=401)
+def wrong_password(client_id: str, username: str, action: str | None = None) -> tuple[str, int]:
+    return login_page(client_id, username=username, error="The username or password is not right.", status=401,
+                      action=action)
 
 
 def session_login(store: Store, cookie: str) -> Login | None:

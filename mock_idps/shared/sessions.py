@@ -1,15 +1,23 @@
-"""An identity provider's own login sessions: what its cookie points at, for ``ttl`` seconds
-on the provider's clock. A second login in the same browser passes without a password
-while one lives (and an app's logout does not end it)."""
+"""What an identity provider keeps about people signing in: its own login sessions (what
+its cookie points at, for ``ttl`` seconds on its clock: a second login in the same
+browser passes without a password while one lives, and an app's logout does not end
+it), and logins held between two pages (the password, then a TOTP code)."""
 from __future__ import annotations
 
 import secrets
 import threading
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from plumbing.clock import Clock
 
 Who = TypeVar("Who")
+
+
+class Expiring(Protocol):
+    expires_at: float
+
+
+Pending = TypeVar("Pending", bound=Expiring)
 
 
 class IdpSessions(Generic[Who]):
@@ -34,3 +42,27 @@ class IdpSessions(Generic[Who]):
     def end(self, session_id: str) -> None:
         with self._lock:
             self._sessions.pop(session_id, None)
+
+
+class HeldLogins(Generic[Pending]):
+    """Logins between two pages, under a reference the next page posts back, until they expire."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._held: dict[str, Pending] = {}
+
+    def hold(self, pending: Pending) -> str:
+        ref = secrets.token_urlsafe(24)
+        with self._lock:
+            self._held[ref] = pending
+        return ref
+
+    def peek(self, ref: str) -> Pending | None:
+        with self._lock:
+            found = self._held.get(ref)
+        return found if found is not None and self.clock.now() < found.expires_at else None
+
+    def release(self, ref: str) -> None:
+        with self._lock:
+            self._held.pop(ref, None)
