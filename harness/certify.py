@@ -6,6 +6,10 @@ and the SHA-256 of every file of the report) and ``manifest.sha256``, the digest
 manifest and so of the whole package. Certification is refused when a required cell did
 not pass: failed, skipped, or excused by an expected-failures file (a certificate
 cannot be bought with a list of deviations).
+
+With a vendor's server in place of the profile's mock upstream, a cell skipped because
+that server has no control surface (no clock, faults or request log to reach) is not
+applicable to it: the manifest says so, and it does not refuse certification.
 """
 from __future__ import annotations
 
@@ -17,7 +21,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 from .profiles import Profile, relative_to_suite
+from .scenario import UNCONTROLLED_UPSTREAM
 from .target import Target
+from .upstream import VendorUpstream
 
 PASSING = frozenset({"passed", "warned"})
 MANIFEST = "manifest.json"
@@ -36,13 +42,15 @@ class Verdict:
         return [f"refused: {len(self.refusals)} required cell(s) did not pass"] + [f"  {r}" for r in self.refusals]
 
 
-def package(directory: Path, profile: Profile, target: Target) -> Verdict:
+def package(directory: Path, profile: Profile, target: Target, upstream: VendorUpstream | None = None) -> Verdict:
     results = json.loads((directory / "results.json").read_text(encoding="utf-8"))["results"]
     cells = []
     for result in results:
         required = profile.required(relative_to_suite(Path(result["file"])) or result["file"])
-        cells.append({"id": result["id"], "outcome": result["outcome"], "required": required,
-                      "reason": result.get("reason")})
+        applicable = not (upstream and result["outcome"] == "skipped"
+                          and (result.get("reason") or "").startswith(UNCONTROLLED_UPSTREAM))
+        cells.append({"id": result["id"], "outcome": result["outcome"], "required": required and applicable,
+                      "applicable": applicable, "reason": result.get("reason")})
     refusals = [f"{c['id']}: {c['outcome']}" + (f" ({c['reason']})" if c["reason"] else "")
                 for c in cells if c["required"] and c["outcome"] not in PASSING]
     if not cells:
@@ -54,7 +62,8 @@ def package(directory: Path, profile: Profile, target: Target) -> Verdict:
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "harness": {"package": "mic-conformance", "version": version("mic-conformance")},
         "target": {"mic": target.mic, "app_key": target.app_key,
-                   "services": {s.id: s.connector for s in target.services.values()}},
+                   "services": {s.id: s.connector for s in target.services.values()},
+                   **({"upstream": {"replaces": upstream.member, "url": upstream.url}} if upstream else {})},
         "cells": cells,
         "files": {str(path.relative_to(directory)): _sha256(path.read_bytes())
                   for path in sorted(directory.rglob("*"))

@@ -21,10 +21,12 @@ from plumbing.yamlfile import YamlError
 from . import certify, expected, profiles, scenario as scenarios, target as targets
 from .fleet import EmbeddedFleet, planned_target
 from .serve_table import render
+from .upstream import UpstreamError, VendorUpstream, load as vendor_upstream
 
 #: CLI option -> plugin option, for the options every pytest-backed command takes
 _TARGET_OPTIONS = {"target": "--mic-target", "mic_url": "--mic-url", "app_key": "--mic-app-key",
-                   "app_secret": "--mic-app-secret", "service": "--mic-service", "profile": "--mic-profile"}
+                   "app_secret": "--mic-app-secret", "service": "--mic-service", "profile": "--mic-profile",
+                   "connector_url": "--mic-connector-url", "connector": "--mic-connector"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     aimed.add_argument("--app-secret", metavar="SECRET", help="the target's app secret, overriding its file")
     aimed.add_argument("--service", metavar="ID", help="only this auth service of the target")
     aimed.add_argument("--tls", action="store_true", help="run the embedded fleet over HTTPS (a throwaway local CA)")
+    aimed.add_argument("--connector-url", metavar="URL", help="a vendor's identity provider or custom auth service "
+                       "in place of the profile's mock, behind the reference MIC (needs --profile)")
+    aimed.add_argument("--connector", metavar="FILE", help="the vendor's declaration: variables, test users, login "
+                       "page (see harness/upstreams/example.yaml)")
     paths = argparse.ArgumentParser(add_help=False)
     paths.add_argument("paths", nargs="*", help="scenario files or directories (default: scenarios, or the profile's)")
     paths.add_argument("-k", dest="keyword", help="only cells whose id matches this pytest -k expression")
@@ -51,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     cert = commands.add_parser("certify", parents=[aimed], help="run a profile and write a certification package")
     cert.add_argument("--profile", required=True, choices=profiles.available())
     cert.add_argument("--report", metavar="DIR", help="where the package goes (default: certification/<profile>)")
-    commands.add_parser("list", parents=[aimed, paths], help="print the matrix cells the scenarios expand to")
+    listing = commands.add_parser("list", parents=[aimed, paths], help="print the matrix cells the scenarios "
+                                  "expand to, or the profiles")
+    listing.add_argument("--profiles", action="store_true", dest="profiles",
+                         help="print the certification profiles instead")
     check = commands.add_parser("validate", help="check scenario files (and a target file) without running anything")
     check.add_argument("paths", nargs="*", default=["scenarios"], help="scenario files or directories")
     check.add_argument("--target", metavar="FILE", help="also check this target file")
@@ -102,22 +111,35 @@ def _certify(args: argparse.Namespace) -> int:
         print(f"mic-harness certify: the run did not complete (pytest exit {code}); no package written",
               file=sys.stderr)
         return int(code)
-    target = _target(args)
-    verdict = certify.package(report, profiles.load(args.profile), target)
+    profile = profiles.load(args.profile)
+    try:
+        upstream = (vendor_upstream(profile.upstream, args.connector_url, args.connector)
+                    if args.connector_url or args.connector else None)
+    except (UpstreamError, YamlError) as exc:
+        print(f"mic-harness certify: {exc}", file=sys.stderr)
+        return 2
+    verdict = certify.package(report, profile, _target(args, upstream), upstream)
     for line in verdict.lines():
         print(line)
     print(f"package: {report} ({certify.MANIFEST}, {certify.DIGEST}, report.html, results.json, junit.xml)")
     return 0 if verdict.certified else 1
 
 
-def _target(args: argparse.Namespace) -> targets.Target:
+def _target(args: argparse.Namespace, upstream: VendorUpstream | None) -> targets.Target:
     """The target as the run saw it, for the manifest (its URLs are the plan's on the embedded fleet)."""
-    plan = targets.load(args.target, dict(os.environ)) if args.target else planned_target()
+    plan = targets.load(args.target, dict(os.environ)) if args.target else planned_target(upstream)
     return targets.narrowed(plan, mic=args.mic_url, app_key=args.app_key, app_secret=args.app_secret,
                             service=args.service)
 
 
 def _list(args: argparse.Namespace) -> int:
+    if args.profiles:
+        for name in profiles.available():
+            profile = profiles.load(name)
+            scope = [f"connectors: {', '.join(profile.connectors)}"] if profile.connectors else []
+            scope += [f"--connector-url replaces: {', '.join(profile.upstream)}"] if profile.upstream else []
+            print(f"{name}{' (' + '; '.join(scope) + ')' if scope else ''}\n    {profile.description.strip()}")
+        return 0
     return int(pytest.main(_pytest_args(args) + ["--collect-only", "-q"]))
 
 

@@ -22,6 +22,7 @@ from plumbing.tls import LocalTLS
 from plumbing.xmldsig import generate_identity
 
 from . import demo_app, supervisor, target as targets
+from .upstream import VendorUpstream
 
 
 @dataclass
@@ -41,6 +42,8 @@ class EmbeddedFleet:
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     #: the MIC's vault (default: a SQLite file in a directory of the fleet's own)
     vault_url: str | None = None
+    #: a vendor's server standing in for one of the mocks (that mock is not started)
+    upstream: VendorUpstream | None = None
     _workdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
@@ -49,7 +52,9 @@ class EmbeddedFleet:
 
     def start(self) -> "EmbeddedFleet":
         clock = self.clock
-        self.fleet = Fleet(tls=self.tls)
+        vendor = self.upstream
+        self.fleet = Fleet(tls=self.tls, external=vendor.external if vendor else {},
+                           ports={"mic": vendor.mic_port} if vendor and vendor.mic_port else {})
         self._workdir = tempfile.TemporaryDirectory(prefix="mic-fleet-")
         # the directories (LDAP with StartTLS, Active Directory over LDAPS), each with its control
         # surface beside it; the MIC's configuration trusts their certificate's CA (DIRECTORY_CA)
@@ -63,7 +68,8 @@ class EmbeddedFleet:
         saml_signer = generate_identity(self._workdir.name, "saml-idp", "mock SAML IdP")
         self.fleet.add("mic", lambda urls: mic_reference.create_app(
             clock=clock, test_mode=True, variables=_variables(urls) | {"SAML_IDP_CERT": saml_signer.cert_base64,
-                                                             "DIRECTORY_CA": directory_tls.ca_pem().decode()},
+                                                             "DIRECTORY_CA": directory_tls.ca_pem().decode()}
+                                                   | self._vendor_variables,
             database_url=self.database_url, vault_keys=self.vault_keys, admin_token=self.admin_token,
             upstream_trust=self.tls.client_context() if self.tls else None))
         self.fleet.add("oauth2-idp", lambda urls: oauth2_idp.create_app(
@@ -74,8 +80,13 @@ class EmbeddedFleet:
             clock=clock, test_mode=True, variables={"MIC": urls["mic"], "APP": urls["app"]}))
         self.fleet.add("app", lambda urls: demo_app.create_app(urls["mic"]))
         self.fleet.add("supervisor", lambda urls: supervisor.create_app(self.fleet, frozenset({"mic"})))
-        self.target = targets.load(targets.EMBEDDED, _variables(self.fleet.start()))
+        urls = self.fleet.start()
+        self.target = _target(urls, self.upstream)
         return self
+
+    @property
+    def _vendor_variables(self) -> dict[str, str]:
+        return self.upstream.variables if self.upstream else {}
 
     def stop(self) -> None:
         if self.fleet is not None:
@@ -103,17 +114,25 @@ def _variables(urls: dict[str, str]) -> dict[str, str]:
 
 
 _DIRECTORY_MEMBERS = ("ldap", "ad", "ldap-control", "ad-control")
-
-
 def _directory_variables(urls: dict[str, str]) -> dict[str, str]:
     """Where the directories listen (ldap://, ldaps://) and their control surfaces answer."""
     return {"LDAP": urls["ldap"], "AD": urls["ad"], "LDAP_CONTROL": urls["ldap-control"],
             "AD_CONTROL": urls["ad-control"]}
 
 
-def planned_target() -> targets.Target:
+def planned_target(upstream: VendorUpstream | None = None) -> targets.Target:
     """The embedded target before the fleet has ports: enough to expand the scenario matrix."""
-    return targets.load(targets.EMBEDDED, _variables({name: f"http://{name}.not-started.invalid"
-                                                      for name in (*_DIRECTORY_MEMBERS, "mic", "oauth2-idp", "app", "supervisor", "oidc-idp",
-                                                                   "saml-idp")}))
+    urls = {name: f"http://{name}.not-started.invalid"
+            for name in (*_DIRECTORY_MEMBERS, "mic", "oauth2-idp", "app", "supervisor", "oidc-idp", "saml-idp")}
+    if upstream:
+        urls |= upstream.external
+    return _target(urls, upstream)
+
+
+def _target(urls: dict[str, str], upstream: VendorUpstream | None) -> targets.Target:
+    """The embedded target on these URLs; narrowed to the services that broker to a vendor's
+    server, if one stands in for a mock."""
+    if upstream is None:
+        return targets.load(targets.EMBEDDED, _variables(urls))
+    return upstream.narrow(targets.load(targets.EMBEDDED, _variables(urls) | upstream.variables))
 

@@ -28,6 +28,9 @@ SCHEMA = {
         "optional": {**_GLOBS, "description": "scenarios whose failure does not refuse certification"},
         "connectors": {"type": "array", "minItems": 1, "items": {"type": "string"},
                        "description": "only cells of services with these connector types"},
+        "upstream": {"type": "array", "minItems": 1, "items": {"type": "string"},
+                     "description": "the embedded fleet's members a vendor's server may stand in for "
+                                    "(--connector-url); the first unless the declaration says which"},
     },
 }
 
@@ -43,6 +46,7 @@ class Profile:
     scenarios: tuple[str, ...]
     optional: tuple[str, ...] = ()
     connectors: tuple[str, ...] | None = None
+    upstream: tuple[str, ...] = ()
 
     def files(self, root: Path = SCENARIOS) -> list[Path]:
         """The scenario files the profile takes, in a stable order."""
@@ -68,7 +72,7 @@ def load(name: str) -> Profile:
         raise document.error(("profile",), f"the profile in {path.name} must be named '{name}'")
     connectors = data.get("connectors")
     return Profile(name, data["description"], tuple(data["scenarios"]), tuple(data.get("optional", ())),
-                   tuple(connectors) if connectors else None)
+                   tuple(connectors) if connectors else None, tuple(data.get("upstream", ())))
 
 
 def available() -> list[str]:

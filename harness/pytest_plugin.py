@@ -21,6 +21,7 @@ from plumbing.yamlfile import YamlError
 from . import baseline, expected as expected_failures, profiles, report, scenario as scenarios, target as targets
 from .context import RunContext
 from .fleet import EmbeddedFleet, planned_target
+from .upstream import UpstreamError, VendorUpstream, load as vendor_upstream
 from .runner import CellResult, Runner
 
 HARNESS = pytest.StashKey["Harness"]()
@@ -42,13 +43,14 @@ class Harness:
                                     "MIC has, what they can do and how to log in "
                                     f"(see {targets.EXTERNAL_EXAMPLE.name} in harness/targets)")
         try:
-            plan = targets.load(self.external, dict(os.environ)) if self.external else planned_target()
-            self.plan = self._narrow(plan, config)
             self.profile = profiles.load(option("--mic-profile")) if option("--mic-profile") else None
+            self.upstream = self._vendor_upstream(config)
+            plan = targets.load(self.external, dict(os.environ)) if self.external else planned_target(self.upstream)
+            self.plan = self._narrow(plan, config)
             listed = option("--mic-expected-failures")
             self.expected = expected_failures.load(listed) if listed else None
             self.baseline = baseline.outcomes(option("--mic-baseline")) if option("--mic-baseline") else None
-        except (YamlError, KeyError, profiles.UnknownProfile, baseline.BaselineError) as exc:
+        except (YamlError, KeyError, profiles.UnknownProfile, baseline.BaselineError, UpstreamError) as exc:
             raise pytest.UsageError(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
         self._config = config
         self.fleet: EmbeddedFleet | None = None
@@ -57,6 +59,16 @@ class Harness:
         self.cells: list[dict] = []
         self.comparison: baseline.Comparison | None = None
         self.started = time.perf_counter()
+
+    def _vendor_upstream(self, config: pytest.Config) -> VendorUpstream | None:
+        """A vendor's server in place of the profile's mock (--mic-connector-url, --mic-connector), if any."""
+        url, declaration = config.getoption("--mic-connector-url"), config.getoption("--mic-connector")
+        if not (url or declaration):
+            return None
+        if self.external or self.profile is None:
+            raise UpstreamError("--mic-connector-url and --mic-connector put a vendor's server behind the embedded "
+                                "reference MIC: they need --mic-profile (a connector profile) and no --mic-target")
+        return vendor_upstream(self.profile.upstream, url, declaration)
 
     @staticmethod
     def _narrow(target: targets.Target, config: pytest.Config) -> targets.Target:
@@ -80,7 +92,7 @@ class Harness:
             if self.external:
                 self._runner = Runner(self.plan, tls=self.tls, artifacts=artifacts)
             else:
-                self.fleet = EmbeddedFleet(tls=self.tls).start()
+                self.fleet = EmbeddedFleet(tls=self.tls, upstream=self.upstream).start()
                 self._runner = Runner(self._narrow(self.fleet.target, self._config), tls=self.tls,
                                       artifacts=artifacts)
         return self._runner
@@ -114,6 +126,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mic-service", metavar="ID", default=None, help="run only this auth service of the target")
     group.addoption("--mic-profile", metavar="NAME", default=None,
                     help=f"only the cells of this profile ({', '.join(profiles.available())})")
+    group.addoption("--mic-connector-url", metavar="URL", default=None,
+                    help="a vendor's server in place of the profile's mock upstream, behind the reference MIC")
+    group.addoption("--mic-connector", metavar="FILE", default=None,
+                    help="the vendor's declaration: its variables, test users and login page "
+                         "(see harness/upstreams/example.yaml)")
     group.addoption("--mic-expected-failures", metavar="FILE", default=None,
                     help="known deviations: listed cells that fail are xfailed; listed cells that pass fail")
     group.addoption("--mic-baseline", metavar="RESULTS_JSON", default=None,
@@ -255,7 +272,6 @@ class ScenarioFile(pytest.File):
     def collect(self):
         harness = self.config.stash[HARNESS]
         scenario = scenarios.load(self.path)
-        unsupported = scenarios.unsupported(scenario, harness.plan)
         suite_path = profiles.relative_to_suite(self.path)
         for cell in scenarios.cells(scenario, harness.plan):
             connector = harness.plan.services[cell.service].connector
@@ -265,7 +281,7 @@ class ScenarioFile(pytest.File):
             for tag in scenario.tags:
                 self.config.addinivalue_line("markers", f"{tag}: scenario tag")
                 item.add_marker(tag)
-            skip = scenario.skip or unsupported
+            skip = scenario.skip or scenarios.unsupported(scenario, harness.plan, cell.service)
             if skip:
                 item.add_marker(pytest.mark.skip(reason=skip))
             xfail = scenario.xfail or (harness.expected.reason_for(f"{cell.location}::{cell.id}")

@@ -119,16 +119,27 @@ def published_schema() -> dict:
             "properties": {**SCHEMA["properties"], "steps": {**SCHEMA["properties"]["steps"], "items": step_item}}}
 
 
-def unsupported(scenario: Scenario, target: Target) -> str | None:
-    """Why the target cannot run this scenario at all (it lacks a control surface), or None."""
+#: how the reason for skipping a cell begins when its service's upstream cannot be controlled
+UNCONTROLLED_UPSTREAM = "needs the control surface of its upstream"
+
+
+def unsupported(scenario: Scenario, target: Target, service: str) -> str | None:
+    """Why the target cannot run this scenario on this service (it lacks a control surface), or None."""
     registry = step_plugins.registry()
     wanted = {registry[spec.name].NEEDS_CONTROL for spec in scenario.steps} - {None}
     if "clock" in wanted and not target.clocks:
         return "needs a controllable clock, and the target has none (no control.clocks)"
-    if "surfaces" in wanted and not target.surfaces:
-        return "needs control surfaces (faults), and the target has none"
     if "supervisor" in wanted and not target.supervisor:
         return "needs to restart a server, and the target has no supervisor (control.supervisor)"
+    addressed = set().union(*(registry[spec.name].surfaces(spec.args) for spec in scenario.steps))
+    if addressed and not target.surfaces:
+        return "needs control surfaces (faults, request logs), and the target has none"
+    upstream = target.services[service].upstream
+    if "upstream" in addressed and upstream not in target.surfaces:
+        return f"{UNCONTROLLED_UPSTREAM} ('{upstream or 'none named'}'), which the target does not have"
+    missing = sorted(addressed - {"upstream"} - set(target.surfaces))
+    if missing:
+        return f"needs the control surface of {', '.join(missing)}, which the target does not have"
     return None
 
 

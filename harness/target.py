@@ -25,6 +25,18 @@ _URL = {"type": "string", "pattern": "^https?://"}
 TTL_KINDS = ("grant", "token", "refresh")
 _TTLS = {"type": "object", "additionalProperties": False, "description": "seconds each grant lives (for clock: past)",
          "properties": {kind: {"type": "integer", "minimum": 1} for kind in TTL_KINDS}}
+#: test users by the names scenarios use, with their passwords
+USERS_SCHEMA = {"type": "object", "additionalProperties": {
+    "type": "object", "additionalProperties": False, "required": ["password"],
+    "properties": {"password": {"type": "string"}}}}
+#: how to fill a login page (a LoginRecipe)
+RECIPE_SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["username", "password", "submit"],
+    "properties": {"username": {"type": "string"}, "password": {"type": "string"},
+                   "submit": {"type": "string"},
+                   "totp_code": {"type": "string", "description": "the field of a second-step TOTP code"},
+                   "totp_secret_id": {"type": "string",
+                                      "description": "the element showing the secret at enrolment"}}}
 SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -43,9 +55,7 @@ SCHEMA = {
                                    "clocks": {"type": "array", "items": {"type": "string"}},
                                    "supervisor": {**_URL, "description": "restarts servers: "
                                                   "POST <supervisor>/_control/restart/<server>"}}},
-        "users": {"type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": False, "required": ["password"],
-            "properties": {"password": {"type": "string"}}}},
+        "users": USERS_SCHEMA,
         "ttl": {**_TTLS, "description": "the services' TTLs, unless a service says otherwise"},
         "services": {"type": "object", "minProperties": 1, "additionalProperties": {
             "type": "object", "additionalProperties": False, "required": ["connector", "capabilities"],
@@ -64,13 +74,7 @@ SCHEMA = {
                                                       "may be asked for beyond openid (default: profile email "
                                                       "offline_access)"}}},
             }}},
-        "recipes": {"type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": False, "required": ["username", "password", "submit"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string"},
-                           "submit": {"type": "string"},
-                           "totp_code": {"type": "string", "description": "the field of a second-step TOTP code"},
-                           "totp_secret_id": {"type": "string",
-                                              "description": "the element showing the secret at enrolment"}}}},
+        "recipes": {"type": "object", "additionalProperties": RECIPE_SCHEMA},
     },
 }
 

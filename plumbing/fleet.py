@@ -85,6 +85,11 @@ class Fleet:
     ready_timeout: float = 10.0
     #: serve every WSGI member over HTTPS with this local CA's certificate
     tls: LocalTLS | None = None
+    #: members served elsewhere, by name: never built or started here, but their URL is
+    #: what the other members' factories see (a vendor's server standing in for a mock)
+    external: dict[str, str] = field(default_factory=dict)
+    #: fixed ports, by member name (others get a free one): for a server registered elsewhere by URL
+    ports: dict[str, int] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict, init=False)
     _members: dict[str, _Member] = field(default_factory=dict, init=False, repr=False)
     _twisted: dict[str, _TwistedMember] = field(default_factory=dict, init=False, repr=False)
@@ -92,25 +97,28 @@ class Fleet:
 
     def add(self, name: str, factory: Factory) -> None:
         """A WSGI server; ``factory(urls)`` returns its app."""
-        self._check_new(name)
-        self._members[name] = _Member(name, factory)
+        if self._is_new(name):
+            self._members[name] = _Member(name, factory)
 
     def add_twisted(self, name: str, factory: Callable[[dict[str, str]], object], scheme: str) -> None:
         """A TCP server on the reactor thread; ``factory(urls)`` returns its Twisted server factory."""
-        self._check_new(name)
-        self._twisted[name] = _TwistedMember(name, factory, scheme)
+        if self._is_new(name):
+            self._twisted[name] = _TwistedMember(name, factory, scheme)
 
-    def _check_new(self, name: str) -> None:
+    def _is_new(self, name: str) -> bool:
+        """Whether to keep a member being added (an external one is only named, never built)."""
         if name in self._members or name in self._twisted:
             raise FleetError(f"a fleet member is already named {name!r}")
         if self.urls:
             raise FleetError("add members before the fleet starts")
+        return name not in self.external
 
     def start(self) -> dict[str, str]:
         """Bind every member, build it, serve it on its own thread and wait until it answers."""
         try:
+            self.urls.update(self.external)
             for member in self._members.values():
-                member.server = make_server(self.host, 0, _not_ready, threaded=True, request_handler=_QuietHandler,
+                member.server = make_server(self.host, self.ports.get(member.name, 0), _not_ready, threaded=True, request_handler=_QuietHandler,
                                             ssl_context=self.tls.server_context() if self.tls else None)
                 scheme = "https" if self.tls else "http"
                 self.urls[member.name] = f"{scheme}://{self.host}:{member.server.server_port}"

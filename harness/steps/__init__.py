@@ -25,6 +25,11 @@ class Step:
     def __init__(self, args: dict[str, Any]) -> None:
         self.args = args
 
+    @classmethod
+    def surfaces(cls, args: dict[str, Any]) -> set[str]:
+        """The control surfaces a step with these arguments addresses (``upstream``: the cell's IdP)."""
+        return {args.get("server", "upstream")} if cls.NEEDS_CONTROL == "surfaces" else set()
+
     def prepare(self, ctx: RunContext) -> None:
         """Called for every step before the cell's first step runs (e.g. to mark a request log)."""
 

@@ -91,6 +91,10 @@ class Expect(Step):
         if problems:
             raise failed
 
+    @classmethod
+    def surfaces(cls, args: dict[str, Any]) -> set[str]:
+        return {args["requests"]["server"]} if "requests" in args else set()
+
     def prepare(self, ctx: RunContext) -> None:
         if "requests" in self.args:
             ctx.mark_log(self.args["requests"]["server"])
