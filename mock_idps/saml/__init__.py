@@ -1,7 +1,8 @@
-"""A strict, tamperable SAML 2.0 identity provider on pysaml2 (Web SSO, SP-initiated and not).
+"""A strict, tamperable SAML 2.0 identity provider on pysaml2 (Web SSO, SP-initiated and not),
+with an OAuth WRAP v0.9 Access Token URL that issues signed assertions for a password (``wrap``).
 
 Test mode adds ``/_control/tamper`` to the shared control surface: arm a mutation of
-the next Response (see ``tampering``); clearing the faults clears it too.
+the next Response or WRAP token (see ``tampering``); clearing the faults clears it too.
 """
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from plumbing.clock import Clock, SystemClock
 from plumbing.xmldsig import SigningIdentity
 
 from ..shared import pages
-from . import fixture as fixtures
+from . import fixture as fixtures, wrap
 from .idp import Idp
-from .tampering import MUTATIONS, TamperError
+from .tampering import ASSERTION_MUTATIONS, MUTATIONS, TamperError
 from .views import bp
 
 
@@ -31,6 +32,7 @@ def create_app(fixture: str | Path = fixtures.DEFAULT, *, clock: Clock | None = 
     app.extensions["saml_idp"] = idp
     app.register_blueprint(pages.templates)
     app.register_blueprint(bp)
+    app.register_blueprint(wrap.bp)
     if test_mode:
         surface = control.install(app, clock)
         surface.extend("tamper", lambda request: _tamper(idp, request), clear=idp.tampers.clear)
@@ -45,4 +47,4 @@ def _tamper(idp: Idp, request) -> tuple[int, dict]:
             raise control.ControlError(400, str(exc)) from None
     if request.method == "DELETE":
         return 200, {"cleared": idp.tampers.clear()}
-    return 200, {"armed": idp.tampers.armed(), "mutations": MUTATIONS}
+    return 200, {"armed": idp.tampers.armed(), "mutations": MUTATIONS, "wrap_mutations": ASSERTION_MUTATIONS}

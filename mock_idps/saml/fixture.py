@@ -1,4 +1,4 @@
-"""Users, service providers and lifetimes of the mock SAML IdP, from a YAML fixture."""
+"""Users, service providers (also the WRAP scopes) and lifetimes of the mock SAML IdP, from a YAML fixture."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,6 +17,7 @@ SCHEMA = {
         "assertion_ttl": _SECONDS,
         "request_ttl": _SECONDS,
         "session_ttl": _SECONDS,
+        "wrap_token_ttl": _SECONDS,
         "sign": {"enum": ["assertion", "response", "both"]},
         "service_providers": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False, "required": ["entity_id", "acs"],
@@ -59,6 +60,7 @@ class Fixture:
     assertion_ttl: int = 300
     request_ttl: int = 300
     session_ttl: int = 28800
+    wrap_token_ttl: int = 3600
     sign: str = "assertion"
 
     def user(self, username: str) -> User | None:

@@ -1,4 +1,4 @@
-"""The IdP's state and what it does with a login: which Response to send, signed by whom.
+"""The IdP's state and what it does with a login: which Response (or WRAP token) to send, signed by whom.
 
 Its signing key is generated at startup (or handed in by whoever starts it, who then
 knows the certificate to configure an SP with); a second key, for the ``other-key``
@@ -23,7 +23,7 @@ from plumbing.clock import Clock
 from plumbing.xmldsig import BindingBackend, SigningIdentity, generate_identity
 
 from . import responses, tampering
-from .fixture import Fixture, User
+from .fixture import Fixture, ServiceProvider, User
 from .sessions import PendingSso, Sessions
 
 NAME_ID_FORMATS = (NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT,
@@ -86,22 +86,43 @@ class Idp:
 
     def respond(self, base: str, pending: PendingSso, user: User, mfa: bool) -> tuple[str, str | None]:
         """The Response for a finished login (with whatever tamper is armed) and the RelayState to send."""
+        draft = self._draft(base, user, pending.sp, pending.name_id_format, self.fixture.assertion_ttl, mfa=mfa,
+                            destination=pending.acs, in_response_to=pending.request_id)
+        return self._issue(draft, pending.relay_state, bare=False)
+
+    def wrap_token(self, base: str, sp: ServiceProvider, user: User) -> tuple[str, int]:
+        """A WRAP access token for ``sp`` (the scope): a signed bare assertion, whatever tamper
+        is armed that applies to one, and its lifetime in seconds."""
+        draft = self._draft(base, user, sp, NAME_ID_FORMATS[0], self.fixture.wrap_token_ttl, mfa=False)
+        token, _ = self._issue(draft, None, bare=True)
+        return token, self.fixture.wrap_token_ttl
+
+    def _draft(self, base: str, user: User, sp: ServiceProvider, name_id_format: str, ttl: int, *, mfa: bool,
+               destination: str | None = None, in_response_to: str | None = None) -> responses.Draft:
+        """What an assertion for ``user`` says to ``sp``, valid for ``ttl`` seconds from now; sent to an
+        assertion consumer (``destination``), or bare (a WRAP token: no Recipient, no request)."""
         now = self.clock.now()
-        draft = responses.Draft(
-            issuer=self.entity_id(base), destination=pending.acs, recipient=pending.acs, audience=pending.sp.entity_id,
-            in_response_to=pending.request_id, name_id=self.name_id(user, pending.name_id_format, pending.sp.entity_id),
-            name_id_format=pending.name_id_format, attributes=dict(user.attributes), issue_instant=now,
-            not_before=now, not_on_or_after=now + self.fixture.assertion_ttl, signer=self.signer,
-            sign_assertion=self.fixture.sign in ("assertion", "both"),
+        return responses.Draft(
+            issuer=self.entity_id(base), destination=destination, recipient=destination, audience=sp.entity_id,
+            in_response_to=in_response_to, name_id=self.name_id(user, name_id_format, sp.entity_id),
+            name_id_format=name_id_format, attributes=dict(user.attributes), issue_instant=now,
+            not_before=now, not_on_or_after=now + ttl, signer=self.signer,
+            # the fixture's choice is for Responses; a bare assertion is always signed
+            sign_assertion=destination is None or self.fixture.sign in ("assertion", "both"),
             sign_response=self.fixture.sign in ("response", "both"),
             authn_context=responses.MFA_CONTEXT if mfa else responses.PASSWORD_CONTEXT)
+
+    def _issue(self, draft: responses.Draft, relay_state: str | None, *, bare: bool) -> tuple[str, str | None]:
+        """The draft signed as a Response or a ``bare`` assertion, spoilt by the armed mutation if
+        there is one, and the RelayState."""
         mutation = self.tampers.take()
+        tampering.check_applies(mutation, bare=bare)
         with self._lock:
-            sending = tampering.Sending(draft, self.other_signer, self._last_assertion_id, pending.relay_state)
+            sending = tampering.Sending(draft, self.other_signer, self._last_assertion_id, relay_state)
             if mutation in tampering.BEFORE_SIGNING:
                 tampering.BEFORE_SIGNING[mutation](sending)
             self._last_assertion_id = draft.assertion_id
-        xml = responses.sign(draft, self.security)
+        xml = (responses.sign_assertion if bare else responses.sign)(draft, self.security)
         if mutation is not None:
             xml = tampering.edit_signed(xml, mutation)
         return xml, sending.relay_state

@@ -1,9 +1,11 @@
-"""The IdP's SAML Responses: drafted from a login, then signed with RSA-SHA256.
+"""The IdP's SAML Responses (and bare assertions, WRAP's tokens): drafted from a login,
+then signed with RSA-SHA256.
 
 Every instant comes from the injected clock (pysaml2's own response factory reads the
 system time, so the Response is put together here from pysaml2's SAML classes).
-A ``Draft`` is what tampering edits before signing; ``sign`` hands it to pysaml2's
-security context, whose crypto backend does the XML signature.
+A ``Draft`` is what tampering edits before signing; ``sign`` (a Response) and
+``sign_assertion`` (the assertion alone) hand it to pysaml2's security context, whose
+crypto backend does the XML signature.
 """
 from __future__ import annotations
 
@@ -38,8 +40,8 @@ class Draft:
     """What one Response will say, and how it is signed."""
 
     issuer: str
-    destination: str  # Response/@Destination: the SP's assertion consumer
-    recipient: str  # SubjectConfirmationData/@Recipient: the same, unless tampered
+    destination: str | None  # Response/@Destination: the SP's assertion consumer (no Response: None)
+    recipient: str | None  # SubjectConfirmationData/@Recipient: the same, unless tampered (None: not said)
     audience: str  # the SP's entity id
     in_response_to: str | None  # the AuthnRequest's ID; None when unsolicited
     name_id: str
@@ -85,17 +87,21 @@ def _signature(ident: str, signer: SigningIdentity):
     return pre_signature_part(ident, signer.cert_base64, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
 
 
-def sign(draft: Draft, security: SecurityContext) -> str:
-    """The Response as XML, its assertion and/or itself signed (RSA-SHA256, SHA-256 digests)."""
+def _signed_if_asked(draft: Draft) -> saml.Assertion:
     assertion = _assertion(draft)
     if draft.sign_assertion:
         assertion.signature = _signature(draft.assertion_id, draft.signer)
+    return assertion
+
+
+def sign(draft: Draft, security: SecurityContext) -> str:
+    """The Response as XML, its assertion and/or itself signed (RSA-SHA256, SHA-256 digests)."""
     response = samlp.Response(
         id=draft.response_id, version="2.0", issue_instant=instant(draft.issue_instant),
         destination=draft.destination, in_response_to=draft.in_response_to,
         issuer=saml.Issuer(text=draft.issuer, format=saml.NAMEID_FORMAT_ENTITY),
         status=samlp.Status(status_code=samlp.StatusCode(value=samlp.STATUS_SUCCESS)),
-        assertion=[assertion])
+        assertion=[_signed_if_asked(draft)])
     if draft.sign_response:
         response.signature = _signature(draft.response_id, draft.signer)
     xml = str(response)
@@ -105,4 +111,13 @@ def sign(draft: Draft, security: SecurityContext) -> str:
     if draft.sign_response:
         xml = security.sign_statement(xml, RESPONSE_NODE, key_file=draft.signer.key_file,
                                       node_id=draft.response_id)
+    return xml
+
+
+def sign_assertion(draft: Draft, security: SecurityContext) -> str:
+    """The assertion alone, as XML (a WRAP access token), signed unless the draft says not."""
+    xml = str(_signed_if_asked(draft))
+    if draft.sign_assertion:
+        xml = security.sign_statement(xml, ASSERTION_NODE, key_file=draft.signer.key_file,
+                                      node_id=draft.assertion_id)
     return xml

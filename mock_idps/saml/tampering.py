@@ -1,7 +1,7 @@
-"""What the IdP's control surface can do to the next Response it sends.
+"""What the IdP's control surface can do to the next Response (or WRAP token) it sends.
 
 A mutation is armed by name (``POST /_control/tamper {"mutation": …, "times": n}``)
-and applies to the next ``times`` Responses (default one). Three kinds:
+and applies to the next ``times`` Responses or WRAP tokens (default one). Three kinds:
 
 - before signing, an edit of the ``Draft`` (a validly signed lie: expired conditions,
   a wrong audience, recipient, destination, issuer or InResponseTo, a replayed
@@ -10,6 +10,9 @@ and applies to the next ``times`` Responses (default one). Three kinds:
   signature-wrapping variants, a comment in the NameID) or makes the document
   dangerous to parse (a DOCTYPE with an external entity, or a billion laughs);
 - ``unsolicited``: no InResponseTo and no RelayState, as an IdP-initiated login.
+
+A WRAP token is a bare assertion: it has no Response, answers no request and is no
+assertion consumer's, so only ``ASSERTION_MUTATIONS`` apply to it.
 """
 from __future__ import annotations
 
@@ -92,7 +95,7 @@ def _q(namespace: str, local: str) -> str:
 
 
 def _signed_assertion(root: etree._Element) -> etree._Element:
-    assertion = root.find(_q(SAML_NS, "Assertion"))
+    assertion = root if root.tag == _q(SAML_NS, "Assertion") else root.find(_q(SAML_NS, "Assertion"))
     if assertion is None or assertion.find(_q(DSIG_NS, "Signature")) is None:
         raise TamperError("signature wrapping needs a signed assertion (fixture sign: assertion or both)")
     return assertion
@@ -108,35 +111,41 @@ def _impostor(signed: etree._Element, keep_signature: bool = False) -> etree._El
     return evil
 
 
-def _xsw_before(root: etree._Element) -> None:
+def _xsw_before(root: etree._Element) -> etree._Element:
     signed = _signed_assertion(root)
     signed.addprevious(_impostor(signed))
+    return root
 
 
-def _xsw_after(root: etree._Element) -> None:
+def _xsw_after(root: etree._Element) -> etree._Element:
     signed = _signed_assertion(root)
     signed.addnext(_impostor(signed))
+    return root
 
 
-def _xsw_extensions(root: etree._Element) -> None:
+def _xsw_extensions(root: etree._Element) -> etree._Element:
     """The signed assertion hidden in samlp:Extensions, an unsigned impostor in its place."""
     signed = _signed_assertion(root)
     signed.addprevious(_impostor(signed))
     extensions = etree.Element(_q(SAMLP_NS, "Extensions"))
     root.find(_q(SAML_NS, "Issuer")).addnext(extensions)
     extensions.append(signed)  # moves it
+    return root
 
 
-def _xsw_object(root: etree._Element) -> None:
-    """The impostor carries a copy of the genuine signature, whose ds:Object holds the signed assertion."""
+def _xsw_object(root: etree._Element) -> etree._Element:
+    """The impostor carries a copy of the genuine signature, whose ds:Object holds the signed
+    assertion; a bare assertion's impostor becomes the document."""
     signed = _signed_assertion(root)
     evil = _impostor(signed, keep_signature=True)
-    signed.addprevious(evil)
+    if signed is not root:
+        signed.addprevious(evil)
     holder = etree.SubElement(evil.find(_q(DSIG_NS, "Signature")), _q(DSIG_NS, "Object"))
     holder.append(signed)  # moves it
+    return root if signed is not root else evil
 
 
-def _nameid_comment(root: etree._Element) -> None:
+def _nameid_comment(root: etree._Element) -> etree._Element:
     """A comment inside the NameID: exclusive c14n drops it, so the signature still holds,
     and a parser that reads only the first text node sees a shorter name."""
     name_id = _signed_assertion(root).find(f"{_q(SAML_NS, 'Subject')}/{_q(SAML_NS, 'NameID')}")
@@ -146,9 +155,11 @@ def _nameid_comment(root: etree._Element) -> None:
     comment = etree.Comment("")
     comment.tail = value[cut:]
     name_id.append(comment)
+    return root
 
 
-XML_EDITS: dict[str, Callable[[etree._Element], None]] = {
+#: each edits the signed document and returns its root (a new one for a wrapped bare assertion)
+XML_EDITS: dict[str, Callable[[etree._Element], etree._Element]] = {
     "xsw-assertion-before": _xsw_before,
     "xsw-assertion-after": _xsw_after,
     "xsw-extensions": _xsw_extensions,
@@ -156,28 +167,38 @@ XML_EDITS: dict[str, Callable[[etree._Element], None]] = {
     "nameid-comment": _nameid_comment,
 }
 
-XXE = '<!DOCTYPE samlp:Response [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>'
-LAUGHS = "<!DOCTYPE samlp:Response [<!ENTITY lol0 \"lol\">" + "".join(
+XXE = '<!DOCTYPE {root} [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>'
+LAUGHS = "<!DOCTYPE {root} [<!ENTITY lol0 \"lol\">" + "".join(
     f"<!ENTITY lol{i} \"{('&lol%d;' % (i - 1)) * 10}\">" for i in range(1, 10)) + "]>"
 
-#: a document type declaration put before the root, and the entity the NameID then refers to
+#: a document type declaration put before the root (named in it), and the entity the NameID then refers to
 DOCTYPES: dict[str, tuple[str, str]] = {
     "doctype-xxe": (XXE, "&xxe;"),
     "billion-laughs": (LAUGHS, "&lol9;"),
 }
 
 MUTATIONS = sorted([*BEFORE_SIGNING, *XML_EDITS, *DOCTYPES])
+#: what needs a Response around the assertion, the request it answers, or an assertion consumer
+_RESPONSE_ONLY = {"wrong-destination", "wrong-recipient", "missing-in-response-to", "wrong-in-response-to",
+                  "unsolicited", "xsw-assertion-before", "xsw-assertion-after", "xsw-extensions"}
+#: the mutations that make sense for a bare assertion (a WRAP token)
+ASSERTION_MUTATIONS = sorted(set(MUTATIONS) - _RESPONSE_ONLY)
 
 
 class TamperError(ValueError):
     """A mutation that cannot apply (unknown, or to this IdP's configuration)."""
 
 
+def check_applies(mutation: str | None, *, bare: bool) -> None:
+    if bare and mutation in _RESPONSE_ONLY:
+        raise TamperError(f"{mutation} needs a SAML Response; a WRAP token is a bare assertion "
+                          f"(those take {', '.join(ASSERTION_MUTATIONS)})")
+
+
 def edit_signed(xml: str, mutation: str) -> str:
-    """The signed Response with an after-signing mutation applied (or unchanged for the others)."""
+    """The signed Response or assertion with an after-signing mutation applied (or unchanged for the others)."""
     if mutation in XML_EDITS:
-        root = parse(xml)
-        XML_EDITS[mutation](root)
+        root = XML_EDITS[mutation](parse(xml))
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
     if mutation in DOCTYPES:
         doctype, reference = DOCTYPES[mutation]
@@ -186,7 +207,9 @@ def edit_signed(xml: str, mutation: str) -> str:
         marker = new_id()
         name_id.text = marker
         body = etree.tostring(root, encoding="unicode")
-        return f'<?xml version="1.0" encoding="UTF-8"?>\n{doctype}\n' + body.replace(marker, reference)
+        declaration = doctype.format(root=f"{root.prefix}:{etree.QName(root).localname}" if root.prefix
+                                     else etree.QName(root).localname)
+        return f'<?xml version="1.0" encoding="UTF-8"?>\n{declaration}\n' + body.replace(marker, reference)
     return xml
 
 
