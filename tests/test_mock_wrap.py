@@ -107,7 +107,8 @@ def test_the_scope_is_the_audience_and_must_be_one_the_idp_knows(idp):
 
 
 @pytest.mark.parametrize("name, password", [("alice", "not-her-password"), ("nobody", "wonderland"),
-                                            ("alice", "wonderland" * 1000), ("ålice\u202e", "wonderland")])
+                                            ("alice", "wonderland" * 1000), ("ålice\u202e", "wonderland"),
+                                            ("alice", "wönderländ")])
 def test_credentials_that_do_not_verify_are_401_www_authenticate_wrap(idp, name, password):
     response = ask(idp, wrap_name=name, wrap_password=password)
     assert response.status_code == 401 and response.headers["www-authenticate"] == "WRAP"

@@ -53,7 +53,8 @@ class Sessions:
 
     def authenticate(self, username: str, password: str) -> User | None:
         user = self.fixture.user(username)
-        return user if user is not None and secrets.compare_digest(user.password, password) else None
+        # as bytes: compare_digest refuses str beyond ASCII, and a password may be anything
+        return user if user is not None and secrets.compare_digest(user.password.encode(), password.encode()) else None
 
     def open_session(self, user: User) -> str:
         """The IdP's own login session, for its cookie."""
