@@ -1,0 +1,1 @@
+"""Samples a vendor may copy and start from; each stands alone (it imports nothing of this project)."""
