@@ -55,9 +55,9 @@ def _dripping(raw: bytes, pause: float):
 @pytest.fixture(scope="module")
 def scripted():
     service = Scripted()
-    with Fleet() as fleet:
-        fleet.add("flexauth", lambda urls: service)
-        fleet.start()
+    fleet = Fleet()
+    fleet.add("flexauth", lambda urls: service)
+    with fleet:
         yield service, fleet.urls["flexauth"]
 
 
@@ -202,9 +202,10 @@ def test_an_answer_that_trickles_in_is_cut_off_at_the_timeout(service, login):
 
 
 def test_an_unreachable_service_is_temporarily_unavailable():
-    with Fleet() as fleet:  # a port that was just served and is closed again
-        fleet.add("gone", lambda urls: Scripted())
-        url = fleet.start()["gone"]
+    fleet = Fleet()
+    fleet.add("gone", lambda urls: Scripted())
+    with fleet:  # a port that was just served and is closed again
+        url = fleet.urls["gone"]
     with pytest.raises(ConnectorError) as refused:
         connector(url).password_login("alice", "x")
     assert refused.value.error == "temporarily_unavailable"
