@@ -50,7 +50,8 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     clock = clock or SystemClock()
 
     def from_file() -> mic_config.MicConfig:
-        return mic_config.load(config, variables, provider_schemas=connectors.provider_schemas())
+        return mic_config.load(config, variables, provider_schemas=connectors.provider_schemas(),
+                               service_defaults=connectors.service_defaults())
     in_file = from_file()  # checked first, even when the vault holds a newer revision: it is the fallback
     vault = Vault(_database_url(database_url, test_mode), _keyring(vault_keys, test_mode), clock)
     settings = _saved_configuration(vault) or in_file
@@ -88,7 +89,8 @@ def _saved_configuration(vault: Vault) -> mic_config.MicConfig | None:
         return None
     log.info("configuration: the admin API's last saved revision (the vault), not the file")
     return mic_config.from_document(Document("the configuration saved by the admin API", document),
-                                    provider_schemas=connectors.provider_schemas())
+                                    provider_schemas=connectors.provider_schemas(),
+                                    service_defaults=connectors.service_defaults())
 
 
 def _database_url(given: str | None, test_mode: bool) -> str:

@@ -143,7 +143,8 @@ def _apply(document: dict[str, Any]) -> None:
     mic = current_app.extensions["mic"]
     try:
         config = mic_config.from_document(Document("admin API", document),
-                                          provider_schemas=connectors.provider_schemas())
+                                          provider_schemas=connectors.provider_schemas(),
+                                          service_defaults=connectors.service_defaults())
     except YamlError as exc:
         raise AdminError(400, "invalid_request", exc.message) from None
     built = connectors.build_all(config, mic.upstream)

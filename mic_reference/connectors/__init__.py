@@ -3,7 +3,8 @@
 A connector type is a module registered under the ``mic_reference.connectors`` entry
 point group, named by the provider type it serves (``oauth2``). It offers
 ``PROVIDER_SCHEMA`` (the JSON Schema of its ``provider`` block), ``CALLBACK_PATH`` if
-its logins come back to the MIC by redirect, and
+its logins come back to the MIC by redirect, ``SERVICE_DEFAULTS`` if its services default
+some console fields otherwise (``{"grantTtl": 10}``), and
 ``build(service, transport)``, where ``transport`` is the MIC's one HTTP connection
 pool for upstream calls. ``build`` returns an object honouring only those interfaces
 of ``capabilities`` that the configured service can: the core asks for a capability,
@@ -37,6 +38,12 @@ def callback_paths() -> set[str]:
 
 def provider_schemas() -> dict[str, dict]:
     return {name: module.PROVIDER_SCHEMA for name, module in available().items()}
+
+
+def service_defaults() -> dict[str, dict]:
+    """By provider type, the console's defaults its services differ in (``SERVICE_DEFAULTS``)."""
+    return {name: module.SERVICE_DEFAULTS for name, module in available().items()
+            if hasattr(module, "SERVICE_DEFAULTS")}
 
 
 def build_all(config: "MicConfig", transport: "httpx2.BaseTransport") -> dict[str, object]:
