@@ -75,10 +75,12 @@ class BrowserDriver:
             raise StepFailed(f"browser could not open {url}: {exc.message.splitlines()[0]}") from None
         return self._landing()
 
-    def submit_form(self, fields: dict[str, str], submit: str) -> Landing:
+    def submit_form(self, fields: dict[str, str], submit: str, untick: tuple[str, ...] = ()) -> Landing:
         try:
             for name, value in fields.items():
                 self.page.fill(f"[name='{name}']", value)
+            for name in untick:
+                self.page.uncheck(f"[name='{name}']")
             with self.page.expect_navigation():
                 self.page.click(submit)
         except PlaywrightError as exc:

@@ -15,9 +15,10 @@ MAX_REDIRECTS = 20
 
 
 class _Page(HTMLParser):
-    """What the driver needs of a page: its first form (action, method, inputs), its text,
-    the text of elements by id, and whether the page posts its form itself (``<body
-    onload="…submit()">``, as SAML's HTTP-POST binding does)."""
+    """What the driver needs of a page: its first form (action, method, the inputs a browser
+    would send: a checkbox only when ticked; its named buttons by id), its text, the text of
+    elements by id, and whether the page posts its form itself (``<body onload="…submit()">``,
+    as SAML's HTTP-POST binding does)."""
 
     def __init__(self, html: str) -> None:
         super().__init__()
@@ -27,6 +28,7 @@ class _Page(HTMLParser):
         self.action = ""
         self.method = "get"
         self.fields: dict[str, str] = {}
+        self.buttons: dict[str, tuple[str, str]] = {}  # id -> (name, value) of the form's named buttons
         self.text: list[str] = []
         self.by_id: dict[str, list[str]] = {}
         self._open_ids: list[str | None] = []
@@ -47,7 +49,11 @@ class _Page(HTMLParser):
             self.action = attributes.get("action", "")
             self.method = attributes.get("method", "get").lower()
         elif tag == "input" and self.found and not self.done and attributes.get("name"):
-            self.fields[attributes["name"]] = attributes.get("value", "")
+            box = attributes.get("type") in ("checkbox", "radio")
+            if not box or "checked" in attributes:
+                self.fields[attributes["name"]] = attributes.get("value", "on" if box else "")
+        elif tag == "button" and self.found and not self.done and attributes.get("name") and attributes.get("id"):
+            self.buttons[attributes["id"]] = (attributes["name"], attributes.get("value", ""))
 
     def handle_endtag(self, tag: str) -> None:
         self._unread -= tag in ("style", "script") and self._unread > 0
@@ -78,12 +84,15 @@ class HttpDriver:
     def open(self, url: str) -> Landing:
         return self._follow(self._send("GET", url))
 
-    def submit_form(self, fields: dict[str, str], submit: str) -> Landing:
-        """Fill the page's form (its hidden inputs kept) and send it, as the submit button would."""
+    def submit_form(self, fields: dict[str, str], submit: str, untick: tuple[str, ...] = ()) -> Landing:
+        """Fill the page's form (its hidden inputs kept), untick the checkboxes named in ``untick``,
+        and send it as the ``submit`` button would (with its name and value, when it is
+        ``#id`` of a named button)."""
         url, page = self._current()
         if not page.found:
             raise StepFailed(f"no form on {url}")
-        data = dict(page.fields) | fields
+        button = page.buttons.get(submit[1:]) if submit.startswith("#") else None
+        data = {k: v for k, v in page.fields.items() if k not in untick} | fields | dict([button] if button else [])
         target = urljoin(url, page.action) if page.action else url
         if page.method == "post":
             return self._follow(self._send("POST", target, data=data))

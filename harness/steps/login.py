@@ -2,6 +2,10 @@
 
 When the flow already reached the app (an IdP session logged the user in), there is
 nothing to complete; ``expect: {landed: page}`` before it insists on a page.
+
+A permissions screen after the login (Facebook's: what the app may read) is accepted as it
+comes, unless the step ``decline``s some permissions (unticks them) or ``cancel``s; both
+need the screen to come, as the recipe's ``permissions`` describes it.
 """
 from __future__ import annotations
 
@@ -20,13 +24,20 @@ class Login(Step):
             "user": {"type": "string", "description": "a test user of the target"},
             "username": {"type": "string"},
             "password": {"type": "string", "description": "overrides the test user's password"},
+            "decline": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
+                        "description": "permissions to untick on the permissions screen"},
+            "cancel": {"const": True, "description": "cancel on the permissions screen"},
         },
+        "not": {"required": ["decline", "cancel"]},
     }
 
     def run(self, ctx: RunContext) -> None:
         if ctx.landing is None:
             raise StepFailed("login: there is no login page to complete (authorize first)")
+        deciding = "decline" in self.args or "cancel" in self.args
         if ctx.landing.at_app:
+            if deciding:
+                raise StepFailed("login: a live session logged the user in; there was no permissions screen")
             return  # a live session (the IdP's) logged the user in without a page
 
         recipe = ctx.service.login
@@ -36,7 +47,23 @@ class Login(Step):
         ctx.landing = ctx.driver.submit_form({recipe.username: username, recipe.password: password}, recipe.submit)
         if recipe.totp_code and not ctx.landing.at_app and ctx.driver.has_field(recipe.totp_code):
             ctx.landing = self._second_step(ctx, recipe, username)
+        screen = recipe.permissions
+        if screen and not ctx.landing.at_app and ctx.driver.text_by_id(screen["allow"]) is not None:
+            ctx.landing = self._permissions(ctx, screen)
+        elif deciding:
+            raise StepFailed("login: no permissions screen came to decline or cancel on (had the user decided "
+                             "before?)")
         capture_landing(ctx)
+
+    def _permissions(self, ctx: RunContext, screen: dict[str, str]):
+        """Accept the permissions screen, with the declined permissions unticked; or cancel it."""
+        if self.args.get("cancel"):
+            return ctx.driver.submit_form({}, f"#{screen['cancel']}")
+        untick = tuple(screen["checkbox"].replace("{permission}", p) for p in self.args.get("decline", []))
+        missing = [name for name in untick if not ctx.driver.has_field(name)]
+        if missing:
+            raise StepFailed(f"login: the permissions screen has no {', '.join(missing)} to untick")
+        return ctx.driver.submit_form({}, f"#{screen['allow']}", untick)
 
     @staticmethod
     def _second_step(ctx: RunContext, recipe, username: str):
