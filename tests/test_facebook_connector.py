@@ -12,38 +12,22 @@ from mic_reference import config as mic_config
 from mic_reference.config import AuthService, Provider
 from mic_reference.connectors import available, facebook, service_defaults
 from mic_reference.connectors.capabilities import ConnectorError
-from mock_idps import facebook as facebook_idp
-from plumbing.clock import VirtualClock
-from plumbing.fleet import Fleet
+from test_mock_facebook import clock, idp  # noqa: F401 (the mock Graph on its moved clock)
 
 CALLBACK = "http://mic.test/facebook/redirect"
 MIC_APP = {"clientId": "100000000000042", "clientSecret": "mic-facebook-secret", "scope": "email"}
 
 
-@pytest.fixture(scope="module")
-def clock():
-    return VirtualClock(frozen=True)
-
-
-@pytest.fixture(scope="module")
-def graph(clock):
-    fleet = Fleet()
-    fleet.add("graph", lambda urls: facebook_idp.create_app(clock=clock, test_mode=True,
-                                                            variables={"MIC": "http://mic.test"}))
-    with fleet:
-        yield fleet.urls["graph"]
-
-
 @pytest.fixture(autouse=True)
-def no_faults(graph):
+def no_faults(idp):
     yield
-    httpx2.delete(f"{graph}/_control/faults")
+    httpx2.delete(f"{idp}/_control/faults")
 
 
-def connector(graph, **options):
+def connector(idp, **options):
     service = AuthService(id="fb", owner="kid_test", scope="environment", name="fb", redirect_uris=("http://app/cb",),
                           allowed_attributes=("id", "audience"),
-                          provider=Provider("facebook", graph, {**MIC_APP, **options}))
+                          provider=Provider("facebook", idp, {**MIC_APP, **options}))
     return facebook.build(service, httpx2.HTTPTransport())
 
 
@@ -65,8 +49,8 @@ def refused(call) -> ConnectorError:
     return raised.value
 
 
-def test_a_login_reads_the_profile_with_a_long_lived_token(graph, clock):
-    login = connector(graph)
+def test_a_login_reads_the_profile_with_a_long_lived_token(idp, clock):
+    login = connector(idp)
     identity = login.complete(callback(login, decision="allow", grant_email="on"), CALLBACK, clock.now())
     assert identity.user_id == "10000000000000001"
     assert identity.attributes == {"id": "10000000000000001", "name": "Alice Liddell", "first_name": "Alice",
@@ -74,16 +58,16 @@ def test_a_login_reads_the_profile_with_a_long_lived_token(graph, clock):
     assert identity.upstream_token["expires_in"] == 5184000 and identity.upstream_token["token_type"] == "bearer"
 
 
-def test_the_user_id_attribute_names_the_profile_field_that_is_the_id(graph, clock):
-    login = connector(graph, userIdAttribute="email")
+def test_the_user_id_attribute_names_the_profile_field_that_is_the_id(idp, clock):
+    login = connector(idp, userIdAttribute="email")
     params = callback(login, decision="allow", grant_email="on")
     assert login.complete(params, CALLBACK, clock.now()).user_id == "alice@example.com"
-    declined = callback(connector(graph, userIdAttribute="email"), user="bob", password="builder", decision="allow")
+    declined = callback(connector(idp, userIdAttribute="email"), user="bob", password="builder", decision="allow")
     assert "who the user is" in refused(lambda: login.complete(declined, CALLBACK, clock.now())).description
 
 
-def test_a_cancel_is_access_denied_and_another_dialog_error_a_server_error(graph, clock):
-    login = connector(graph)
+def test_a_cancel_is_access_denied_and_another_dialog_error_a_server_error(idp, clock):
+    login = connector(idp)
     cancelled = refused(lambda: login.complete(callback(login, decision="cancel"), CALLBACK, clock.now()))
     assert cancelled.error == "access_denied" and "user_denied" in cancelled.debug
     other = refused(lambda: login.complete({"error": "server_error", "state": "s"}, CALLBACK, clock.now()))
@@ -107,10 +91,10 @@ def graph_error(code, subcode=None):
     ("/v3.0/me", 200, "not json", "server_error", "cannot read"),
     ("/v3.0/oauth/access_token", 200, {"token_type": "bearer"}, "server_error", "cannot read"),
 ])
-def test_graph_s_refusals_become_plain_oauth_errors(graph, clock, path, status, body, error, words):
-    login = connector(graph)
+def test_graph_s_refusals_become_plain_oauth_errors(idp, clock, path, status, body, error, words):
+    login = connector(idp)
     params = callback(login, decision="allow")
-    assert httpx2.post(f"{graph}/_control/faults", json={"path": path, "status": status, "body": body,
+    assert httpx2.post(f"{idp}/_control/faults", json={"path": path, "status": status, "body": body,
                                                           "times": 1}).status_code == 201
     refusal = refused(lambda: login.complete(params, CALLBACK, clock.now()))
     assert refusal.error == error and words in refusal.description
@@ -124,16 +108,16 @@ def test_graph_out_of_reach_is_temporarily_unavailable(clock):
     assert refusal.error == "temporarily_unavailable"
 
 
-def test_without_the_app_secret_graph_will_not_redeem_the_code(graph, clock):
-    login = connector(graph, clientSecret="")
+def test_without_the_app_secret_graph_will_not_redeem_the_code(idp, clock):
+    login = connector(idp, clientSecret="")
     refusal = refused(lambda: login.complete(callback(login, decision="allow"), CALLBACK, clock.now()))
     assert refusal.error == "server_error" and "client_secret" in refusal.debug
     assert refused(lambda: login.refresh(facebook.Identity("u", upstream_token={"access_token": "t"}),
                                          clock.now())).error == "invalid_grant"
 
 
-def test_graph_extends_a_live_token_and_an_expired_one_means_logging_in_again(graph, clock):
-    login = connector(graph)
+def test_graph_extends_a_live_token_and_an_expired_one_means_logging_in_again(idp, clock):
+    login = connector(idp)
     identity = login.complete(callback(login, decision="allow"), CALLBACK, clock.now())
     extended = login.refresh(identity, clock.now())
     assert extended.user_id == identity.user_id
