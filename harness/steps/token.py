@@ -1,12 +1,20 @@
 """``token``: the app calls MIC's token endpoint (RFC 6749 section 3.2) with one grant.
 
-Codes and refresh tokens default to the last ones the app received.
+Codes and refresh tokens default to the last ones the app received. ``parallel: N``
+sends N such requests at once (N apps logging the same user in together): the answer
+``expect`` checks is the first that is not 200, else the last, and two answers carrying
+the same access token fail the step.
 """
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx2
 
 from ..context import Reply, RunContext, StepFailed
 from . import Step
 from .authorize import VERSIONS
+from .flexauth import grown
 
 
 class Token(Step):
@@ -27,6 +35,12 @@ class Token(Step):
             "client_secret": {"type": "string"},
             "client_auth": {"enum": ["basic", "post", "none"], "description": "default: basic, as the SDKs do"},
             "params": {"type": "object", "additionalProperties": {"type": "string"}},
+            "grow": {"type": "object", "additionalProperties": False,
+                     "description": "pad the username or password to this many characters (oversized input)",
+                     "properties": {"username": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+                                    "password": {"type": "integer", "minimum": 1, "maximum": 1_000_000}}},
+            "parallel": {"type": "integer", "minimum": 2, "maximum": 32,
+                         "description": "send this many such requests at once"},
         },
     }
 
@@ -48,7 +62,10 @@ class Token(Step):
             if "redirect_uri" in args:
                 form["redirect_uri"] = args["redirect_uri"]
         else:
-            form["username"], form["password"] = ctx.credentials(args)
+            username, password = ctx.credentials(args)
+            grow = args.get("grow", {})
+            form["username"], form["password"] = grown(username, grow.get("username")), grown(password,
+                                                                                             grow.get("password"))
         form |= args.get("params", {})
         secret = args.get("client_secret", ctx.target.app_secret)
         auth = None
@@ -59,8 +76,22 @@ class Token(Step):
                 form["client_secret"] = secret
         version = args.get("version", "v3")
         prefix = "" if version == "none" else f"/{version}"
-        response = ctx.http.post(f"{ctx.target.mic}{prefix}/oauth/token", data=form, auth=auth,
+
+        def send(_: int = 0) -> httpx2.Response:
+            return ctx.http.post(f"{ctx.target.mic}{prefix}/oauth/token", data=form, auth=auth,
                                  headers={"Accept": "application/json; charset=utf-8"})
+
+        if "parallel" in args:
+            with ThreadPoolExecutor(max_workers=args["parallel"]) as pool:
+                responses = list(pool.map(send, range(args["parallel"])))
+            response = next((r for r in responses if r.status_code != 200), responses[-1])
+            answers = [Reply.of(r).json for r in responses if r.status_code == 200]
+            issued = [a.get("access_token") for a in answers if isinstance(a, dict)]
+            if len(set(issued)) != len(issued):
+                raise StepFailed(f"token: {len(issued)} logins at once were given only {len(set(issued))} "
+                                 "distinct access tokens", cite="RFC6749-10.10")
+        else:
+            response = send()
         ctx.reply = Reply.of(response)
         body = ctx.reply.json
         if response.status_code == 200 and isinstance(body, dict):
