@@ -6,7 +6,7 @@ from harness.fleet import planned_target
 from mock_idps.ldap import DEFAULT_FIXTURES, tree
 from mock_idps.ldap.flavours import password_matches
 from mic_reference import config as mic_config
-from mic_reference.connectors import available
+from mic_reference.connectors import available, service_defaults
 from mock_idps.oauth2 import fixture as oauth2_fixture
 from mock_idps.saml import fixture as saml_fixture
 
@@ -14,7 +14,8 @@ from mock_idps.saml import fixture as saml_fixture
 def test_embedded_target_matches_the_mic_demo_configuration():
     target = planned_target()
     demo = mic_config.load(variables={"OAUTH2_IDP": "http://idp", "APP": "http://app"},
-                           provider_schemas={k: v.PROVIDER_SCHEMA for k, v in available().items()})
+                           provider_schemas={k: v.PROVIDER_SCHEMA for k, v in available().items()},
+                           service_defaults=service_defaults())
     environment = demo.environment(target.app_key)
     assert environment is not None and environment.app_secret == target.app_secret
     mic_services = [s for s in target.services.values() if s.provider is None]  # not an OpenID provider checked directly
