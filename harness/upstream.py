@@ -16,7 +16,9 @@ server comes from a declaration file (``--connector FILE``), like
   server must know (``http://127.0.0.1:<port>/oauth2/redirect`` and the like).
 
 The vendor's server has no control surface: cells that would move its clock, arm its
-faults or read its request log are skipped as not applicable to it.
+faults or read its request log are skipped as not applicable to it. A surface that is not
+the server's own stays: the gate before a custom auth service (``flexauth``) slows,
+breaks and logs the vendor's service as it did the sample.
 """
 from __future__ import annotations
 
@@ -74,14 +76,14 @@ class VendorUpstream:
 
     def narrow(self, target: Target) -> Target:
         """The target as the vendor's server makes it: only the services that broker to it,
-        no control surface for it, the vendor's users and login page."""
+        no control surface served by it (one before it, the gate's, stays), the vendor's users
+        and login page."""
         services = {sid: replace(s, login=self.login or s.login)
                     for sid, s in target.services.items() if s.upstream == self.member}
         if not services:
             raise UpstreamError(f"no service of the target brokers to '{self.member}'")
         replaced = self.external
-        surfaces = {name: url for name, url in target.surfaces.items()
-                    if name not in replaced and url not in replaced.values()}
+        surfaces = {name: url for name, url in target.surfaces.items() if url not in replaced.values()}
         return replace(target, services=services, surfaces=surfaces,
                        clocks=tuple(c for c in target.clocks if c in surfaces),
                        users={**target.users, **self.users})
