@@ -14,8 +14,8 @@ from mock_idps import facebook
 from plumbing.clock import VirtualClock
 from plumbing.fleet import Fleet
 
-APP, SECRET = "100000000000042", "mic-facebook-secret"
-PROOF_APP, PROOF_SECRET = "100000000000043", "proof-app-secret"
+APP, SECRET = "100000000000043", "lax-app-secret"
+PROOF_APP, PROOF_SECRET = "100000000000042", "mic-facebook-secret"
 REDIRECT = "http://mic.test/facebook/redirect"
 
 
