@@ -6,16 +6,15 @@ import sqlite3
 import subprocess
 import sys
 import unicodedata
-from pathlib import Path
 
 import httpx2
 import pytest
 
+from flexauth_process import ROOT, running
 from samples.flexauth_service import MAX_BODY, NOT_RIGHT, SECOND_FACTOR, __main__ as cli, create_app
 from samples.flexauth_service.users import DEMO_USERS, UserStore, hash_password, password_matches
 
 KEY = "sample-shared-key"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -132,19 +131,12 @@ def test_add_user_from_the_command_line(tmp_path, monkeypatch):
 
 
 def test_python_m_runs_it_standalone(tmp_path):
-    env = {**os.environ, "FLEXAUTH_AUTH_KEY": KEY, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "samples.flexauth_service", "--port", "0", "--handler", "auth",
-                                "--database", str(tmp_path / "u.sqlite3"), "--demo-users"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        started = process.stdout.readline()
-        url = started.split(" on ", 1)[1].split()[0]
+    with running(["-m", "samples.flexauth_service", "--handler", "auth", "--database", str(tmp_path / "u.sqlite3"),
+                  "--demo-users"], KEY) as url:
         answer = httpx2.post(f"{url}/_auth/auth", json={"username": "bob", "password": "builder", "options": {}},
                              headers={"X-Auth-Key": KEY})
         assert answer.status_code == 200 and answer.json()["name"] == "Bob the Builder"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    env = {k: v for k, v in os.environ.items() if k != "FLEXAUTH_AUTH_KEY"} | {"PYTHONPATH": str(ROOT)}
     without_key = subprocess.run([sys.executable, "-m", "samples.flexauth_service"], capture_output=True, text=True,
-                                 env={k: v for k, v in env.items() if k != "FLEXAUTH_AUTH_KEY"}, timeout=30)
+                                 env=env, timeout=30)
     assert without_key.returncode == 2 and "auth key is required" in without_key.stderr
