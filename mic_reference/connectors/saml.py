@@ -12,6 +12,7 @@ Response's InResponseTo must match the very login it comes back to, and that log
 is consumed when it does: no request is answered twice. Each assertion ID is taken
 once while it is valid. The two service types differ only in how the AuthnRequest
 travels (``saml_redirect``, ``saml_post``); the Response always comes by HTTP-POST.
+``AssertionChecks`` (the certificate, issuer, NameID format and leeway) serves SAML-WRAP too.
 """
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 DEFAULT_SKEW = 30
 _URL = {"type": "string", "pattern": "^https?://"}
 
+#: the options of every connector that believes an IdP's signed assertions
+ASSERTION_OPTIONS = {
+    "idpCertificate": {"type": "string", "minLength": 1,
+                       "description": "the IdP's signing certificate: PEM, or Base64 DER"},
+    "idpEntityId": {"type": "string", "minLength": 1},
+    "nameIdFormat": {"type": "string", "pattern": "^urn:"},
+    "clockSkew": {"type": "integer", "minimum": 0, "maximum": 300},
+}
+
 PROVIDER_SCHEMA = {
     "type": "object",
     "required": ["remoteService", "options"],
@@ -47,14 +57,7 @@ PROVIDER_SCHEMA = {
             "type": "object",
             "additionalProperties": False,
             "required": ["idpCertificate"],
-            "properties": {
-                "idpCertificate": {"type": "string", "minLength": 1,
-                                   "description": "the IdP's signing certificate: PEM, or Base64 DER"},
-                "idpEntityId": {"type": "string", "minLength": 1},
-                "nameIdFormat": {"type": "string", "pattern": "^urn:"},
-                "logoutUri": _URL,
-                "clockSkew": {"type": "integer", "minimum": 0, "maximum": 300},
-            },
+            "properties": {**ASSERTION_OPTIONS, "logoutUri": _URL},
         },
     },
 }
@@ -75,14 +78,13 @@ def request_id(relay_state: str) -> str:
     return "_" + hashlib.sha256(relay_state.encode()).hexdigest()[:40]
 
 
-class SamlConnector(SamlLogin):
-    binding: str
+class AssertionChecks:
+    """What a connector needs to believe an IdP's assertions: the IdP's entity id and signing
+    certificate, the NameID format and the leeway on validity windows (its ``ASSERTION_OPTIONS``)."""
 
-    def __init__(self, service: AuthService, binding: str, crypto: CryptoBackend | None = None) -> None:
+    def __init__(self, service: AuthService, crypto: CryptoBackend | None = None) -> None:
         options = service.provider.options
-        self.binding = binding
-        self.sso_url = service.provider.remote_service
-        self.idp_entity_id = options.get("idpEntityId", self.sso_url)
+        self.idp_entity_id = options.get("idpEntityId", service.provider.remote_service)
         self.name_id_format = options.get("nameIdFormat", EMAIL)
         self.skew = options.get("clockSkew", DEFAULT_SKEW)
         self.crypto = crypto or _SHARED_BACKEND
@@ -95,6 +97,27 @@ class SamlConnector(SamlLogin):
             self._cert_problem = None
         except ValueError:  # the other services still serve; this one says why it cannot
             self._cert_problem = "this SAML service's idpCertificate is not an X.509 certificate"
+
+    def expected(self, audience: str, now: float) -> saml_response.Expected:
+        """What an assertion for ``audience`` must say at ``now`` (raises if the certificate is unusable)."""
+        if self._cert_problem:
+            raise ConnectorError("server_error", self._cert_problem)
+        return saml_response.Expected(idp_entity_id=self.idp_entity_id, sp_entity_id=audience,
+                                      name_id_format=self.name_id_format, now=now, skew=self.skew,
+                                      verify=self._verify)
+
+    def _verify(self, xml: bytes, node_name: str, node_id: str) -> None:
+        if not self.crypto.validate_signature(xml, self._cert.name, "pem", node_name, node_id):
+            raise ConnectorError("access_denied", "signature does not verify")
+
+
+class SamlConnector(AssertionChecks, SamlLogin):
+    binding: str
+
+    def __init__(self, service: AuthService, binding: str, crypto: CryptoBackend | None = None) -> None:
+        super().__init__(service, crypto)
+        self.binding = binding
+        self.sso_url = service.provider.remote_service
 
     def authn_request(self, sp_entity_id: str, acs_url: str, relay_state: str, now: float) -> SamlRequest:
         request = samlp.AuthnRequest(
@@ -112,22 +135,14 @@ class SamlConnector(SamlLogin):
 
     def complete_post(self, form: Mapping[str, str], sp_entity_id: str, acs_url: str, relay_state: str,
                       now: float, first_use: Callable[[str, float], bool]) -> Identity:
-        if self._cert_problem:
-            raise ConnectorError("server_error", self._cert_problem)
+        expected = self.expected(sp_entity_id, now)
         if not form.get("SAMLResponse"):
             raise ConnectorError("access_denied", "the identity provider posted no SAMLResponse")
-        assertion = saml_response.read(form["SAMLResponse"], saml_response.Expected(
-            idp_entity_id=self.idp_entity_id, sp_entity_id=sp_entity_id, acs_url=acs_url,
-            request_id=request_id(relay_state), name_id_format=self.name_id_format, now=now, skew=self.skew,
-            verify=self._verify))
-        if not first_use(f"saml-assertion:{self.idp_entity_id}:{assertion.id}", assertion.not_on_or_after + self.skew):
-            raise saml_response.refuse("this assertion was already used (replay)", debug=f"assertion {assertion.id}")
+        assertion = saml_response.read(form["SAMLResponse"], saml_response.ExpectedResponse(
+            **vars(expected), acs_url=acs_url, request_id=request_id(relay_state)))
+        saml_response.take_once(assertion, expected, first_use)
         token: dict[str, Any] = {"access_token": assertion.xml, "token_type": "saml2-assertion"}
         return Identity(user_id=assertion.name_id, attributes=assertion.attributes, upstream_token=token)
-
-    def _verify(self, xml: bytes, node_name: str, node_id: str) -> None:
-        if not self.crypto.validate_signature(xml, self._cert.name, "pem", node_name, node_id):
-            raise ConnectorError("access_denied", "signature does not verify")
 
 
 __all__ = ["PROVIDER_SCHEMA", "SamlConnector", "BINDING_HTTP_POST", "BINDING_HTTP_REDIRECT"]

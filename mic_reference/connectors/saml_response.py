@@ -1,4 +1,4 @@
-"""What the MIC checks in a SAML Response before it believes a word of it.
+"""What the MIC checks in a SAML Response, or in a bare assertion, before it believes a word of it.
 
 In the order an attacker's document meets them: no DTD or entity (refused before the
 parser sees the bytes); well-formed; a Response with status Success; every signature
@@ -8,6 +8,10 @@ the Response around it is), with the configured certificate; then Issuer, Destin
 InResponseTo, Recipient, the validity window against the clock, the Audience, a NameID
 of one plain text node in the configured format, and an assertion ID never seen
 before. Each refusal says which rule (SAML 2.0 Core and Profiles, 4.1.4.3 and 4.1.4.2).
+
+A bare assertion (what OAuth WRAP hands out as its access token, ``read_assertion``)
+meets the same rules where they apply: it is the document's root and is itself signed;
+there is no Response, no request it answers and no assertion consumer to check.
 """
 from __future__ import annotations
 
@@ -45,17 +49,23 @@ def refuse(description: str, debug: str = "") -> ConnectorError:
 
 @dataclass(frozen=True)
 class Expected:
-    """What this login's Response must say, and how to check its signatures."""
+    """What an assertion must say, and how to check its signatures."""
 
     idp_entity_id: str
-    sp_entity_id: str
-    acs_url: str
-    request_id: str
+    sp_entity_id: str  # the audience
     name_id_format: str
     now: float
     skew: int
     #: ``verify(xml, node_name, node_id)`` raises when the signature does not hold
     verify: Callable[[bytes, str, str], None]
+
+
+@dataclass(frozen=True)
+class ExpectedResponse(Expected):
+    """What this Web SSO login's Response must say besides: where it was sent, and in reply to what."""
+
+    acs_url: str
+    request_id: str
 
 
 @dataclass(frozen=True)
@@ -67,10 +77,11 @@ class Assertion:
     not_on_or_after: float
 
 
-def read(encoded: str, expected: Expected) -> Assertion:
+def read(encoded: str, expected: ExpectedResponse) -> Assertion:
     """The one assertion of a posted ``SAMLResponse``, every rule checked, or raise ConnectorError."""
     raw = _decoded(encoded)
-    root = _parsed(raw)
+    _refuse_declarations(raw, "the SAML response")
+    root = _parsed(raw, "the SAML response")
     if root.tag != _q(SAMLP, "Response"):
         raise refuse("the SAML message is not a Response")
     status = root.find(f"{_q(SAMLP, 'Status')}/{_q(SAMLP, 'StatusCode')}")
@@ -79,8 +90,39 @@ def read(encoded: str, expected: Expected) -> Assertion:
                      debug=f"SAML status {None if status is None else status.get('Value')}")
     _check_signature_placement(root)
     assertion = _the_signed_assertion(root, raw, expected)
-    _check_issuers(root, assertion, expected)
+    _check_issuer(root, "response", expected, optional=True)  # optional on the Response (Core 3.2.2)
+    _check_issuer(assertion, "assertion", expected)
     _check_addressing(root, assertion, expected)
+    return _believed(assertion, expected)
+
+
+def read_assertion(raw: bytes, expected: Expected, what: str = "the token") -> Assertion:
+    """A bare, signed assertion (``what`` names it in refusals), every rule that applies checked,
+    or raise ConnectorError."""
+    _refuse_declarations(raw, what)
+    root = _parsed(raw, what)
+    if root.tag != _q(SAML, "Assertion"):
+        raise refuse(f"{what} is not a SAML assertion", debug=f"root element {etree.QName(root).localname}")
+    _check_signature_placement(root)
+    assertions = list(root.iter(_q(SAML, "Assertion")))
+    if len(assertions) != 1:
+        raise refuse(f"{what} carries {len(assertions)} assertions; MIC takes exactly one")
+    if root.find(_q(DSIG_NS, "Signature")) is None:
+        raise refuse("the assertion is not signed")
+    _verify(expected, raw, ASSERTION_NODE, root.get("ID"), "the assertion's")
+    _check_issuer(root, "assertion", expected)
+    return _believed(root, expected)
+
+
+def take_once(assertion: Assertion, expected: Expected, first_use: Callable[[str, float], bool]) -> None:
+    """Each assertion of an IdP is believed once while it is valid (``first_use``: the MIC's memory)."""
+    if not first_use(f"saml-assertion:{expected.idp_entity_id}:{assertion.id}",
+                     assertion.not_on_or_after + expected.skew):
+        raise refuse("this assertion was already used (replay)", debug=f"assertion {assertion.id}")
+
+
+def _believed(assertion: etree._Element, expected: Expected) -> Assertion:
+    """What a checked assertion says, after its conditions and subject are checked too."""
     not_on_or_after = _check_conditions(assertion, expected)
     name_id = _name_id(assertion, expected)
     return Assertion(id=assertion.get("ID"), name_id=name_id, attributes=_attributes(assertion),
@@ -89,27 +131,28 @@ def read(encoded: str, expected: Expected) -> Assertion:
 
 def _decoded(encoded: str) -> bytes:
     try:
-        raw = base64.b64decode(encoded, validate=True)
+        return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise refuse("the SAMLResponse is not Base64") from None
-    # Refused before any parser sees the bytes (SAML 2.0 Core 1.3: no DTDs in SAML messages).
+
+
+def _refuse_declarations(raw: bytes, what: str) -> None:
+    """Refused before any parser sees the bytes (SAML 2.0 Core 1.3: no DTDs in SAML messages)."""
     if _EXTERNAL_ENTITY.search(raw):
-        raise refuse("the SAML response declares an external entity (XXE): refused before parsing")
+        raise refuse(f"{what} declares an external entity (XXE): refused before parsing")
     if b"<!ENTITY" in raw:
-        raise refuse("the SAML response declares entities (entity expansion, e.g. a billion laughs): "
-                     "refused before parsing")
+        raise refuse(f"{what} declares entities (entity expansion, e.g. a billion laughs): refused before parsing")
     if b"<!DOCTYPE" in raw:
-        raise refuse("the SAML response carries a DTD: refused before parsing")
-    return raw
+        raise refuse(f"{what} carries a DTD: refused before parsing")
 
 
-def _parsed(raw: bytes) -> etree._Element:
+def _parsed(raw: bytes, what: str) -> etree._Element:
     try:
         root = parse(raw)
     except etree.XMLSyntaxError as exc:
-        raise refuse("the SAML response is not well-formed XML", debug=str(exc)) from None
+        raise refuse(f"{what} is not well-formed XML", debug=str(exc)) from None
     if root.getroottree().docinfo.doctype:  # a DTD in an encoding the byte check could not read
-        raise refuse("the SAML response carries a DTD: refused")
+        raise refuse(f"{what} carries a DTD: refused")
     return root
 
 
@@ -170,17 +213,28 @@ def _verify(expected: Expected, raw: bytes, node_name: str, node_id: str, whose:
                      debug=type(exc).__name__) from None
 
 
-def _check_issuers(root: etree._Element, assertion: etree._Element, expected: Expected) -> None:
-    for element, whose in ((root, "response"), (assertion, "assertion")):
-        issuer = element.find(_q(SAML, "Issuer"))
-        if issuer is None and element is root:
-            continue  # optional on the Response (Core 3.2.2)
-        if issuer is None or (issuer.text or "").strip() != expected.idp_entity_id:
-            raise refuse(f"the {whose}'s issuer is not the configured identity provider",
-                         debug=f"issuer {None if issuer is None else issuer.text!r}")
+def _check_issuer(element: etree._Element, whose: str, expected: Expected, optional: bool = False) -> None:
+    issuer = element.find(_q(SAML, "Issuer"))
+    if issuer is None and optional:
+        return
+    if issuer is None or (issuer.text or "").strip() != expected.idp_entity_id:
+        raise refuse(f"the {whose}'s issuer is not the configured identity provider",
+                     debug=f"issuer {None if issuer is None else issuer.text!r}")
 
 
-def _check_addressing(root: etree._Element, assertion: etree._Element, expected: Expected) -> None:
+def _bearer_confirmation(assertion: etree._Element) -> etree._Element:
+    """The first bearer SubjectConfirmation's data (SAML 2.0 Profiles 3.3: one must be there)."""
+    confirmations = [c for c in assertion.iterfind(f"{_q(SAML, 'Subject')}/{_q(SAML, 'SubjectConfirmation')}")
+                     if c.get("Method") == BEARER]
+    if not confirmations:
+        raise refuse("the assertion has no bearer subject confirmation")
+    data = confirmations[0].find(_q(SAML, "SubjectConfirmationData"))
+    if data is None:
+        raise refuse("the bearer subject confirmation has no SubjectConfirmationData (no NotOnOrAfter)")
+    return data
+
+
+def _check_addressing(root: etree._Element, assertion: etree._Element, expected: ExpectedResponse) -> None:
     if root.get("Destination") != expected.acs_url:
         raise refuse("the response's Destination is not this MIC's assertion consumer",
                      debug=f"Destination {root.get('Destination')!r}")
@@ -189,12 +243,8 @@ def _check_addressing(root: etree._Element, assertion: etree._Element, expected:
                      "unsolicited, IdP-initiated responses are refused")
     if root.get("InResponseTo") != expected.request_id:
         raise refuse("the response's InResponseTo is not the AuthnRequest this login began with")
-    confirmations = [c for c in assertion.iterfind(f"{_q(SAML, 'Subject')}/{_q(SAML, 'SubjectConfirmation')}")
-                     if c.get("Method") == BEARER]
-    if not confirmations:
-        raise refuse("the assertion has no bearer subject confirmation")
-    data = confirmations[0].find(_q(SAML, "SubjectConfirmationData"))
-    if data is None or data.get("Recipient") != expected.acs_url:
+    data = _bearer_confirmation(assertion)
+    if data.get("Recipient") != expected.acs_url:
         raise refuse("the subject confirmation's Recipient is not this MIC's assertion consumer")
     if data.get("InResponseTo") != expected.request_id:
         raise refuse("the subject confirmation's InResponseTo is not the AuthnRequest this login began with")
@@ -215,7 +265,7 @@ def _check_conditions(assertion: etree._Element, expected: Expected) -> float:
                                for r in restrictions):
         raise refuse("the assertion's audience is not this MIC",
                      debug=f"expected audience {expected.sp_entity_id}")
-    data = assertion.find(f".//{_q(SAML, 'SubjectConfirmationData')}")
+    data = _bearer_confirmation(assertion)
     if _instant(data.get("NotOnOrAfter"), "SubjectConfirmationData NotOnOrAfter") <= expected.now - expected.skew:
         raise refuse("the subject confirmation has expired")
     return not_on_or_after
