@@ -7,6 +7,9 @@ import pytest
 
 import postgres
 from harness.fleet import EmbeddedFleet
+from mic_reference.config import DEMO, load
+from mic_reference.connectors import available
+from plumbing.yamlfile import YamlError
 
 pytest_plugins = ["pytester"]
 
@@ -63,3 +66,18 @@ def code_tokens(fleet, http):
         assert tokens.status_code == 200, tokens.text
         return tokens.json()
     return log_in
+
+
+@pytest.fixture
+def demo_refusal(tmp_path):
+    """``demo_refusal(old, new)``: the error loading the MIC's demo configuration with ``old`` made ``new``."""
+    def refusal(old: str, new: str) -> YamlError:
+        text = DEMO.read_text()
+        assert old in text
+        path = tmp_path / "mic.yaml"
+        path.write_text(text.replace(old, new, 1))
+        with pytest.raises(YamlError) as raised:
+            load(path, {"OAUTH2_IDP": "http://idp", "APP": "http://app"},
+                 provider_schemas={name: module.PROVIDER_SCHEMA for name, module in available().items()})
+        return raised.value
+    return refusal
