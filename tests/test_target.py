@@ -9,6 +9,7 @@ from mic_reference import config as mic_config
 from mic_reference.connectors import available, service_defaults
 from mock_idps.oauth2 import fixture as oauth2_fixture
 from mock_idps.saml import fixture as saml_fixture
+from samples.flexauth_service.users import DEMO_USERS as FLEXAUTH_USERS
 
 
 def test_embedded_target_matches_the_mic_demo_configuration():
@@ -34,6 +35,7 @@ def test_embedded_users_exist_at_the_idp_with_those_passwords():
     known |= {(user, password) for user, password in planned_target().users.items()
               if (entry := tree.lookup(directory, f"uid={user},ou=people,dc=example,dc=org")) is not None
               and password_matches(entry, "userPassword", password.encode())}
+    known |= {(u["username"], u["password"]) for u in FLEXAUTH_USERS}  # the sample custom auth service's
     assert set(planned_target().users.items()) <= known
 
 
