@@ -8,10 +8,12 @@ from __future__ import annotations
 import secrets
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import mic_reference
 from mic_reference.vault import Keyring
+from mock_idps import facebook as facebook_idp
 from mock_idps import ldap as directories
 from mock_idps import oauth2 as oauth2_idp
 from mock_idps import oidc as oidc_idp
@@ -21,7 +23,10 @@ from plumbing.fleet import Fleet
 from plumbing.tls import LocalTLS
 from plumbing.xmldsig import generate_identity
 
-from . import demo_app, supervisor, target as targets
+from samples import flexauth_service
+from samples.flexauth_service.users import UserStore
+
+from . import demo_app, gate, supervisor, target as targets
 from .upstream import VendorUpstream
 
 
@@ -78,8 +83,15 @@ class EmbeddedFleet:
             clock=clock, test_mode=True, variables={"MIC": urls["mic"]}, signer=saml_signer))
         self.fleet.add("oidc-idp", lambda urls: oidc_idp.create_app(
             clock=clock, test_mode=True, variables={"MIC": urls["mic"], "APP": urls["app"]}))
+        self.fleet.add("facebook-idp", lambda urls: facebook_idp.create_app(
+            clock=clock, test_mode=True, variables={"MIC": urls["mic"]}))
         self.fleet.add("app", lambda urls: demo_app.create_app(urls["mic"]))
         self.fleet.add("supervisor", lambda urls: supervisor.create_app(self.fleet, frozenset({"mic"})))
+        # the sample custom auth service (FlexAuth) on a fresh database, and the gate before it that
+        # gives it (or a vendor's service put in its place) faults and a request log
+        self.fleet.add("flexauth", lambda urls: _flexauth_sample(Path(self._workdir.name) / "flexauth-users.sqlite3"))
+        self.fleet.add("flexauth-gate", lambda urls: gate.create_app(
+            urls["flexauth"], clock, trust=self.tls.client_context() if self.tls else None))
         urls = self.fleet.start()
         self.target = _target(urls, self.upstream)
         return self
@@ -108,12 +120,38 @@ class EmbeddedFleet:
 
 def _variables(urls: dict[str, str]) -> dict[str, str]:
     """The fleet's URLs under the names the MIC configuration and the target file use."""
-    return _directory_variables(urls) | {"MIC": urls["mic"], "OAUTH2_IDP": urls["oauth2-idp"], "APP": urls["app"], "SUPERVISOR": urls["supervisor"],
+    return _directory_variables(urls) | _flexauth_variables(urls) | {"MIC": urls["mic"], "OAUTH2_IDP": urls["oauth2-idp"], "APP": urls["app"], "SUPERVISOR": urls["supervisor"],
             "OIDC_IDP": urls["oidc-idp"],
-            "SAML_IDP": urls["saml-idp"]}
+            "SAML_IDP": urls["saml-idp"], "FACEBOOK_IDP": urls["facebook-idp"]}
 
 
 _DIRECTORY_MEMBERS = ("ldap", "ad", "ldap-control", "ad-control")
+_FLEXAUTH_MEMBERS = ("flexauth", "flexauth-gate")
+#: the handler and shared key of the sample custom auth service (a vendor's declaration gives its own)
+FLEXAUTH_SETTINGS = {"FLEXAUTH_HANDLER": "login", "FLEXAUTH_AUTH_KEY": "embedded-flexauth-key"}
+
+
+def _flexauth_variables(urls: dict[str, str]) -> dict[str, str]:
+    """The custom auth service (the MIC calls it through the gate) and how the MIC is known to it."""
+    return {"FLEXAUTH": urls["flexauth"], "FLEXAUTH_GATE": urls["flexauth-gate"], **FLEXAUTH_SETTINGS}
+
+
+def _flexauth_sample(database: Path):
+    """The sample service on a fresh copy of its demo users' database."""
+    database.write_bytes(_flexauth_demo_database())
+    return flexauth_service.create_app(str(database), FLEXAUTH_SETTINGS["FLEXAUTH_AUTH_KEY"],
+                                       FLEXAUTH_SETTINGS["FLEXAUTH_HANDLER"])
+
+
+@lru_cache(maxsize=1)
+def _flexauth_demo_database() -> bytes:
+    """The demo users' database, hashed once per process: scrypt is slow on purpose (~50 ms a user)."""
+    with tempfile.TemporaryDirectory(prefix="flexauth-") as directory:
+        path = Path(directory) / "users.sqlite3"
+        UserStore(str(path)).add_demo_users()
+        return path.read_bytes()
+
+
 def _directory_variables(urls: dict[str, str]) -> dict[str, str]:
     """Where the directories listen (ldap://, ldaps://) and their control surfaces answer."""
     return {"LDAP": urls["ldap"], "AD": urls["ad"], "LDAP_CONTROL": urls["ldap-control"],
@@ -123,7 +161,8 @@ def _directory_variables(urls: dict[str, str]) -> dict[str, str]:
 def planned_target(upstream: VendorUpstream | None = None) -> targets.Target:
     """The embedded target before the fleet has ports: enough to expand the scenario matrix."""
     urls = {name: f"http://{name}.not-started.invalid"
-            for name in (*_DIRECTORY_MEMBERS, "mic", "oauth2-idp", "app", "supervisor", "oidc-idp", "saml-idp")}
+            for name in (*_DIRECTORY_MEMBERS, *_FLEXAUTH_MEMBERS, "mic", "oauth2-idp", "app", "supervisor", "oidc-idp", "saml-idp",
+                         "facebook-idp")}
     if upstream:
         urls |= upstream.external
     return _target(urls, upstream)

@@ -8,6 +8,7 @@ slow, break and watch any service the same way, and the service needs no test ho
 """
 from __future__ import annotations
 
+import ssl
 from typing import Callable, Iterable
 
 import httpx2
@@ -23,11 +24,12 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "
 BACKEND_TIMEOUT = 60.0
 
 
-def create_app(backend: str, clock: Clock, *, transport: httpx2.BaseTransport | None = None
-               ) -> Callable[[dict, Callable], Iterable[bytes]]:
-    """The gate before ``backend`` (a base URL), with its control surface on ``clock``."""
+def create_app(backend: str, clock: Clock, *, transport: httpx2.BaseTransport | None = None,
+               trust: ssl.SSLContext | None = None) -> Callable[[dict, Callable], Iterable[bytes]]:
+    """The gate before ``backend`` (a base URL), with its control surface on ``clock``; ``trust``
+    verifies an HTTPS backend (default: the system's CAs)."""
     client = httpx2.Client(base_url=backend.rstrip("/"), transport=transport, timeout=BACKEND_TIMEOUT,
-                           follow_redirects=False)
+                           follow_redirects=False, verify=trust or True)
 
     def forward(environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)

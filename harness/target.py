@@ -20,7 +20,15 @@ CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-ref
                 # a directory (LDAP, AD) checks the password; AD also says why it refused; its
                 # attributes reach data links
                 "directory", "account-status", "attribute-links",
-                "data-links", "cross-app-sso", "id-token-validation", "openid-provider", "saml", "saml-tamper", "idp-mfa"]
+                "data-links", "cross-app-sso", "id-token-validation", "openid-provider", "saml", "saml-tamper", "idp-mfa",
+                # a custom auth service the harness may also speak the FlexAuth contract to (flexauth step)
+                "flexauth",
+                # an OAuth WRAP endpoint issues the service's SAML assertions for a password (the mock
+                # SAML IdP's, its users and its faults); its tokens can be spoilt (/_control/tamper)
+                "saml-wrap", "wrap-tamper",
+                # Facebook Login (Graph API): a permissions screen the user may decline or cancel,
+                # Graph's error objects, no upstream refresh (the revoke_upstream step works its IdP)
+                "facebook"]
 _URL = {"type": "string", "pattern": "^https?://"}
 TTL_KINDS = ("grant", "token", "refresh")
 _TTLS = {"type": "object", "additionalProperties": False, "description": "seconds each grant lives (for clock: past)",
@@ -36,7 +44,16 @@ RECIPE_SCHEMA = {
                    "submit": {"type": "string"},
                    "totp_code": {"type": "string", "description": "the field of a second-step TOTP code"},
                    "totp_secret_id": {"type": "string",
-                                      "description": "the element showing the secret at enrolment"}}}
+                                      "description": "the element showing the secret at enrolment"},
+                   "permissions": {
+                       "type": "object", "additionalProperties": False, "required": ["allow", "cancel", "checkbox"],
+                       "description": "a permissions screen after the login (what the app may read), "
+                                      "which the login step's decline and cancel work",
+                       "properties": {"allow": {"type": "string", "description": "the id of its accepting button"},
+                                      "cancel": {"type": "string", "description": "the id of its cancel button"},
+                                      "checkbox": {"type": "string", "pattern": "\\{permission\\}",
+                                                   "description": "the name of a permission's checkbox, "
+                                                                  "{permission} standing for it"}}}}}
 SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -73,6 +90,12 @@ SCHEMA = {
                                             "scope": {"type": "string", "description": "what the test users "
                                                       "may be asked for beyond openid (default: profile email "
                                                       "offline_access)"}}},
+                "flexauth": {"type": "object", "additionalProperties": False,
+                             "required": ["url", "handler", "auth_key"],
+                             "description": "a custom auth service checked directly over the FlexAuth "
+                                            "contract (the flexauth step): its base URL, handler, shared key",
+                             "properties": {"url": _URL, "handler": {"type": "string", "minLength": 1},
+                                            "auth_key": {"type": "string", "minLength": 1}}},
             }}},
         "recipes": {"type": "object", "additionalProperties": RECIPE_SCHEMA},
     },
@@ -89,6 +112,9 @@ class LoginRecipe:
     submit: str
     totp_code: str | None = None
     totp_secret_id: str | None = None
+    #: a permissions screen after the login: ids of its buttons (allow, cancel) and the
+    #: name of a permission's checkbox (checkbox, with ``{permission}``)
+    permissions: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +128,15 @@ class OpenIDProvider:
 
 
 @dataclass(frozen=True)
+class FlexAuthService:
+    """A custom auth service the harness speaks the FlexAuth contract to itself."""
+
+    url: str
+    handler: str
+    auth_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Service:
     id: str
     connector: str
@@ -111,6 +146,7 @@ class Service:
     #: seconds a code (grant), an access token and a refresh token live
     ttl: dict[str, int] = field(default_factory=dict)
     provider: OpenIDProvider | None = None
+    flexauth: FlexAuthService | None = None
 
     def client_id(self, app_key: str) -> str:
         return f"{app_key}.{self.id}"
@@ -161,7 +197,8 @@ def load(path: str | Path = EMBEDDED, variables: dict[str, str] | None = None) -
         services[name] = Service(name, raw["connector"], frozenset(raw["capabilities"]),
                                  recipes[login] if login else None, raw.get("upstream"),
                                  {**data.get("ttl", {}), **raw.get("ttl", {})},
-                                 OpenIDProvider(**raw["provider"]) if "provider" in raw else None)
+                                 OpenIDProvider(**raw["provider"]) if "provider" in raw else None,
+                                 FlexAuthService(**raw["flexauth"]) if "flexauth" in raw else None)
     control = data.get("control", {"surfaces": {}})
     surfaces = {name: url.rstrip("/") for name, url in control["surfaces"].items()}
     clocks = control.get("clocks", [])

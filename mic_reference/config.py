@@ -84,6 +84,10 @@ SCHEMA = {
 }
 
 
+#: by provider type, console fields a service of that type defaults differently (``{"grantTtl": 10}``)
+Defaults = Mapping[str, Mapping[str, Any]]
+
+
 class ConfigError(ValueError):
     pass
 
@@ -133,6 +137,7 @@ class Environment:
     services: dict[str, AuthService]
     app_id: str
     org_id: str
+    app_name: str
 
     def service(self, service_id: str | None) -> AuthService | None:
         return self.services.get(service_id or self.default_service)
@@ -153,25 +158,32 @@ class MicConfig:
 
 
 def load(path: str | Path = DEMO, variables: dict[str, str] | None = None, *,
-         provider_schemas: Mapping[str, dict]) -> MicConfig:
+         provider_schemas: Mapping[str, dict], service_defaults: Defaults | None = None) -> MicConfig:
     """The configuration in ``path``; each provider block is checked by its connector type's schema."""
-    return from_document(yamlfile.load(path, variables or {}), provider_schemas=provider_schemas)
+    return from_document(yamlfile.load(path, variables or {}), provider_schemas=provider_schemas,
+                         service_defaults=service_defaults)
 
 
-def from_document(document: yamlfile.Document, *, provider_schemas: Mapping[str, dict]) -> MicConfig:
-    """A configuration from a parsed document; mistakes name the place (file and line when known)."""
+def from_document(document: yamlfile.Document, *, provider_schemas: Mapping[str, dict],
+                  service_defaults: Defaults | None = None) -> MicConfig:
+    """A configuration from a parsed document; mistakes name the place (file and line when known).
+
+    ``service_defaults`` are, by provider type, the console's values (``grantTtl``…) for
+    what a service of that type leaves out, where they differ from every type's.
+    """
+    defaults = service_defaults or {}
     document.validate(SCHEMA)
     environments: dict[str, Environment] = {}
     for o, org in enumerate(document.data["organizations"]):
         org_where = ("organizations", o)
-        shared = _services(document, org_where, org.get("services", []), provider_schemas,
+        shared = _services(document, org_where, org.get("services", []), provider_schemas, defaults,
                            owner=org["id"], scope="organization")
         for a, app in enumerate(org["apps"]):
             for e, env in enumerate(app["environments"]):
                 where = org_where + ("apps", a, "environments", e)
                 if env["appKey"] in environments:
                     raise document.error(where + ("appKey",), f"appKey {env['appKey']} is used twice")
-                services = _services(document, where, env["services"], provider_schemas,
+                services = _services(document, where, env["services"], provider_schemas, defaults,
                                      owner=env["appKey"], scope="environment")
                 for u, used in enumerate(env.get("useServices", [])):
                     if used not in shared:
@@ -188,12 +200,14 @@ def from_document(document: yamlfile.Document, *, provider_schemas: Mapping[str,
                                          f"environment's services ({', '.join(services) or 'none'})")
                 environments[env["appKey"]] = Environment(
                     name=env.get("name", env["appKey"]), app_key=env["appKey"], app_secret=env["appSecret"],
-                    default_service=env["defaultService"], services=services, app_id=app["id"], org_id=org["id"])
+                    default_service=env["defaultService"], services=services, app_id=app["id"], org_id=org["id"],
+                    app_name=app.get("name", app["id"]))
     return MicConfig(environments, document.data)
 
 
 def _services(document: yamlfile.Document, where: tuple, raws: list[dict[str, Any]],
-              provider_schemas: Mapping[str, dict], *, owner: str, scope: str) -> dict[str, AuthService]:
+              provider_schemas: Mapping[str, dict], defaults: Defaults, *, owner: str,
+              scope: str) -> dict[str, AuthService]:
     services: dict[str, AuthService] = {}
     for s, raw in enumerate(raws):
         if raw["id"] in services:
@@ -203,7 +217,7 @@ def _services(document: yamlfile.Document, where: tuple, raws: list[dict[str, An
             raise document.error(where + ("services", s, "allowedAttributes"),
                                  f"allowedAttributes must include id and audience (missing: {', '.join(missing)})")
         _check_provider(document, where + ("services", s, "provider"), provider_schemas)
-        services[raw["id"]] = _service(raw, owner, scope)
+        services[raw["id"]] = _service(raw, owner, scope, defaults)
     return services
 
 
@@ -215,8 +229,9 @@ def _check_provider(document: yamlfile.Document, at: tuple, schemas: Mapping[str
     document.validate(schemas[kind], at=at)
 
 
-def _service(raw: dict[str, Any], owner: str, scope: str) -> AuthService:
+def _service(raw: dict[str, Any], owner: str, scope: str, defaults: Defaults) -> AuthService:
     provider = raw["provider"]
+    raw = {**defaults.get(provider["type"], {}), **raw}
     optional = {key: raw[source] for source, key in (
         ("grantTtl", "grant_ttl"), ("tokenTtl", "token_ttl"), ("refresh", "refresh"),
         ("refreshTtl", "refresh_ttl"), ("datalinkHeaderMapping", "datalink_header_mapping"),

@@ -11,7 +11,9 @@ from typing import Any
 SECRET_NAMES = frozenset({
     "password", "client_secret", "clientsecret", "app_secret", "appsecret", "secret", "code",
     "code_verifier", "access_token", "refresh_token", "id_token", "token",
-    "authtoken", "bindpassword", "wrap_password", "wrap_access_token", "x-auth-key", "totp_code", "login_ref", "csrf_token",
+    "authtoken", "bindpassword", "authkey", "auth_key", "wrap_password", "wrap_access_token", "x-auth-key", "totp_code", "login_ref", "csrf_token",
+    # Graph's: a token to extend or inspect, the proof made with the app secret, Facebook's form token
+    "fb_exchange_token", "input_token", "appsecret_proof", "fb_dtsg",
 })
 SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-auth-key", "x-kinvey-auth"})
 

@@ -57,7 +57,8 @@ def test_the_matrix_has_a_cell_per_capable_service_and_driver(tmp_path):
     scenario = scenarios.load(write(tmp_path, GOOD.replace("steps:", "drivers: [http, browser]\nsteps:")))
     assert [c.id for c in scenarios.cells(scenario, planned_target())] == [
         "oauth2-password::http", "oauth2-password::browser", "hosted-login::http", "hosted-login::browser",
-        "ldap-password::http", "ldap-password::browser", "ad-password::http", "ad-password::browser"]
+        "saml-wrap::http", "saml-wrap::browser", "ldap-password::http", "ldap-password::browser",
+        "ad-password::http", "ad-password::browser", "flexauth-password::http", "flexauth-password::browser"]
 
 
 def test_pytest_reports_a_broken_file_without_a_traceback(pytester):
@@ -82,5 +83,5 @@ def test_hand_written_tests_share_the_fleet_with_scenarios(pytester):
         "scenario: p\nneeds: [password-grant]\nsteps:\n  - token: {grant: password, user: alice}\n"
         "  - expect: {status: 200}\n")
     result = pytester.runpytest("-v", "test_mine.py", "scenarios")
-    result.assert_outcomes(passed=5)  # the test, and the scenario on four password-grant services
+    result.assert_outcomes(passed=7)  # the test, and the scenario on six password-grant services
     result.stdout.fnmatch_lines(["*scenarios/password.yaml::oauth2-password::http PASSED*"])

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -23,6 +26,47 @@ class ConnectorError(Exception):
         self.error = error
         self.description = description
         self.debug = debug
+
+
+@dataclass(frozen=True)
+class LoginContext:
+    """Whose login the MIC is serving: the app's environment and the request that asked, and
+    when (the MIC's clock) with the MIC's memory of one-time values.
+
+    Most upstreams need none of it; a custom auth service (FlexAuth) is told it in headers;
+    a connector that checks what the upstream signed (SAML-WRAP) checks it at ``now``.
+    """
+
+    app_key: str
+    app_id: str
+    app_name: str
+    environment: str
+    #: the MIC's own id for this request, for matching the two sides' logs
+    request_id: str
+    #: the MIC's clock at this login
+    now: float
+    #: ``first_use(key, until)``: False when ``key`` was seen before (the vault keeps it until then)
+    first_use: Callable[[str, float], bool]
+    #: what the client sent, secrets (Authorization, cookies) left out
+    request_headers: Mapping[str, str] = field(default_factory=dict)
+
+
+_serving: ContextVar[LoginContext | None] = ContextVar("mic_login_context", default=None)
+
+
+@contextmanager
+def serving(context: LoginContext) -> Iterator[None]:
+    """Make ``context`` the login under way while a connector is called (the core does this)."""
+    token = _serving.set(context)
+    try:
+        yield
+    finally:
+        _serving.reset(token)
+
+
+def current_login() -> LoginContext | None:
+    """The login the core is serving, for connectors whose upstream wants to know it."""
+    return _serving.get()
 
 
 class RedirectLogin(ABC):

@@ -7,13 +7,16 @@ auth service), so the service decides redirect URIs, TTLs and which grants work.
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from authlib.oauth2.rfc6749 import ClientMixin
 
+from plumbing.masking import SECRET_HEADERS
+
 from ..config import AuthService, Environment, MicConfig
-from ..connectors.capabilities import PasswordLogin, RedirectLogin, SamlLogin
+from ..connectors.capabilities import LoginContext, PasswordLogin, RedirectLogin, SamlLogin
 
 
 @dataclass
@@ -54,6 +57,15 @@ class MicClient(ClientMixin):
         if grant_type == "refresh_token":
             return self.service.refresh
         return False
+
+    def login_context(self, request_headers: Mapping[str, str], now: float,
+                      first_use: Callable[[str, float], bool]) -> LoginContext:
+        """This client's login at ``now``, asked for by a request with these headers (its secrets left out)."""
+        env = self.environment
+        return LoginContext(app_key=env.app_key, app_id=env.app_id, app_name=env.app_name, environment=env.name,
+                            request_id=uuid.uuid4().hex, now=now, first_use=first_use,
+                            request_headers={name: value for name, value in request_headers.items()
+                                             if name.lower() not in SECRET_HEADERS})
 
 
 class ClientDirectory:

@@ -8,7 +8,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 
 from .. import upstream
-from ..connectors.capabilities import ConnectorError
+from ..connectors.capabilities import ConnectorError, serving
 from ..records import IssuedCode, IssuedToken, LoginGrant
 from ..vault import Vault
 from .errors import UpstreamError
@@ -70,7 +70,9 @@ class PasswordGrant(_VaultBacked, grants.ResourceOwnerPasswordCredentialsGrant):
         if empty is not None:
             raise InvalidRequestError(f"Missing '{empty}' in request.")
         try:
-            identity = self.request.client.connector.password_login(username, password)
+            with serving(self.request.client.login_context(self.request.headers, self.vault.clock.now(),
+                                                           self.vault.first_use)):
+                identity = self.request.client.connector.password_login(username, password)
         except ConnectorError as exc:
             # RFC 6749 5.2 has no access_denied: credentials that cannot be used are an invalid grant
             error = "invalid_grant" if exc.error == "access_denied" else exc.error

@@ -12,7 +12,7 @@ import httpx2
 from flask import Response, current_app, jsonify, request
 
 from .. import upstream
-from ..connectors.capabilities import ConnectorError, Identity
+from ..connectors.capabilities import ConnectorError, Identity, serving
 from ..oauth.clients import ClientDirectory
 from ..oauth.errors import UpstreamError
 from ..oauth.server import MicAuthorizationServer
@@ -62,7 +62,8 @@ def finish_login(resumed: OAuth2Request, log_in: Callable[[Any], Identity],
     server, vault = mic().server, mic().vault
     try:
         grant = server.get_consent_grant(request=resumed)
-        identity = log_in(grant.client.connector)
+        with serving(grant.client.login_context(request.headers, vault.clock.now(), vault.first_use)):
+            identity = log_in(grant.client.connector)
     except OAuth2Error as error:
         return server.handle_error_response(resumed, error)
     except ConnectorError as exc:
