@@ -21,7 +21,7 @@ from plumbing.yamlfile import YamlError
 from . import certify, expected, profiles, scenario as scenarios, target as targets
 from .fleet import EmbeddedFleet, planned_target
 from .serve_table import render
-from .upstream import UpstreamError, VendorUpstream, load as vendor_upstream
+from .upstream import VendorUpstream, load as vendor_upstream
 
 #: CLI option -> plugin option, for the options every pytest-backed command takes
 _TARGET_OPTIONS = {"target": "--mic-target", "mic_url": "--mic-url", "app_key": "--mic-app-key",
@@ -112,12 +112,9 @@ def _certify(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return int(code)
     profile = profiles.load(args.profile)
-    try:
-        upstream = (vendor_upstream(profile.upstream, args.connector_url, args.connector)
-                    if args.connector_url or args.connector else None)
-    except (UpstreamError, YamlError) as exc:
-        print(f"mic-harness certify: {exc}", file=sys.stderr)
-        return 2
+    # the run has read the same declaration already: a broken one stopped it as a usage error
+    upstream = (vendor_upstream(profile.upstream, args.connector_url, args.connector)
+                if args.connector_url or args.connector else None)
     verdict = certify.package(report, profile, _target(args, upstream), upstream)
     for line in verdict.lines():
         print(line)
