@@ -40,7 +40,10 @@ USERS_SCHEMA = {"type": "object", "additionalProperties": {
 #: how to fill a login page (a LoginRecipe)
 RECIPE_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["username", "password", "submit"],
-    "properties": {"username": {"type": "string"}, "password": {"type": "string"},
+    "properties": {"form": {"type": "string", "minLength": 1,
+                            "description": "a CSS selector for the login form, where a page has several "
+                                           "(default: the form that holds the username and password fields)"},
+                   "username": {"type": "string"}, "password": {"type": "string"},
                    "submit": {"type": "string"},
                    "totp_code": {"type": "string", "description": "the field of a second-step TOTP code"},
                    "totp_secret_id": {"type": "string",
@@ -112,6 +115,8 @@ class LoginRecipe:
     submit: str
     totp_code: str | None = None
     totp_secret_id: str | None = None
+    #: the login form's CSS selector, where a page has several (default: the one with the fields)
+    form: str | None = None
     #: a permissions screen after the login: ids of its buttons (allow, cancel) and the
     #: name of a permission's checkbox (checkbox, with ``{permission}``)
     permissions: dict[str, str] | None = None
