@@ -4,6 +4,8 @@ Scenario files, the MIC configuration and the mocks' fixtures are all YAML writt
 people; when one is wrong, the message names the file, line and column and says what
 was expected, never a traceback. ``${NAME}`` in a string is replaced from the variables
 given (the fleet passes the servers' URLs this way); ``${NAME:-default}`` may be left unset.
+An unquoted value that is one ``${NAME}`` alone is typed after substitution as YAML types
+it (``port: ${PORT}`` is a number); a quoted one stays a string.
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ class Document:
     data: Any
     positions: dict[Pointer, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[Pointer, tuple[int, int]] = field(default_factory=dict)
+    #: the values written as plain (unquoted) scalars, which YAML types by their text
+    plain: set[Pointer] = field(default_factory=set)
 
     def where(self, pointer: Pointer) -> tuple[int | None, int | None]:
         """The line and column of a value, or of its nearest enclosing value."""
@@ -138,6 +142,8 @@ def parse(text: str, source: str, variables: dict[str, str] | None = None) -> Do
 
 def _record_positions(node: yaml.Node, pointer: Pointer, document: Document) -> None:
     document.positions[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.ScalarNode) and node.style is None:
+        document.plain.add(pointer)
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
@@ -164,10 +170,21 @@ def _substitute(document: Document, value: Any, pointer: Pointer, variables: dic
                 known = ", ".join(sorted(variables)) or "none"
                 raise document.error(pointer, f"unknown variable ${{{name}}} (known: {known})")
             return variables[name]
-        return VARIABLE.sub(replace, value)
+        substituted = VARIABLE.sub(replace, value)
+        if pointer in document.plain and VARIABLE.fullmatch(value):
+            return _typed(substituted)
+        return substituted
     if isinstance(value, dict):
         return {k: _substitute(document, v, pointer + (k,), variables) for k, v in value.items()}
     if isinstance(value, list):
         return [_substitute(document, v, pointer + (i,), variables) for i, v in enumerate(value)]
     return value
 
+
+def _typed(text: str) -> Any:
+    """A substituted plain scalar as YAML would have read it: a number, a boolean, or else text."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (int, float, bool)) else text
