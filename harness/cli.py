@@ -19,9 +19,8 @@ import pytest
 from plumbing.yamlfile import YamlError
 
 from . import certify, expected, profiles, scenario as scenarios, target as targets
-from .fleet import EmbeddedFleet, planned_target
+from .fleet import EmbeddedFleet
 from .serve_table import render
-from .upstream import VendorUpstream, load as vendor_upstream
 
 #: CLI option -> plugin option, for the options every pytest-backed command takes
 _TARGET_OPTIONS = {"target": "--mic-target", "mic_url": "--mic-url", "app_key": "--mic-app-key",
@@ -105,28 +104,22 @@ def _run(args: argparse.Namespace) -> int:
 
 def _certify(args: argparse.Namespace) -> int:
     report = Path(args.report or Path("certification") / args.profile)
+    (report / "results.json").unlink(missing_ok=True)  # an earlier run's results must not be judged
     code = _run(argparse.Namespace(**{**vars(args), "paths": [], "keyword": None, "report": str(report),
                                       "expected_failures": None, "baseline": None, "workers": None}))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         print(f"mic-harness certify: the run did not complete (pytest exit {code}); no package written",
               file=sys.stderr)
         return int(code)
-    profile = profiles.load(args.profile)
-    # the run has read the same declaration already: a broken one stopped it as a usage error
-    upstream = (vendor_upstream(profile.upstream, args.connector_url, args.connector)
-                if args.connector_url or args.connector else None)
-    verdict = certify.package(report, profile, _target(args, upstream), upstream)
+    if not (report / "results.json").is_file():
+        print(f"mic-harness certify: the run wrote no results ({report / 'results.json'}); no package written",
+              file=sys.stderr)
+        return int(pytest.ExitCode.NO_TESTS_COLLECTED)
+    verdict = certify.package(report, profiles.load(args.profile))
     for line in verdict.lines():
         print(line)
     print(f"package: {report} ({certify.MANIFEST}, {certify.DIGEST}, report.html, results.json, junit.xml)")
-    return 0 if verdict.certified else 1
-
-
-def _target(args: argparse.Namespace, upstream: VendorUpstream | None) -> targets.Target:
-    """The target as the run saw it, for the manifest (its URLs are the plan's on the embedded fleet)."""
-    plan = targets.load(args.target, dict(os.environ)) if args.target else planned_target(upstream)
-    return targets.narrowed(plan, mic=args.mic_url, app_key=args.app_key, app_secret=args.app_secret,
-                            service=args.service)
+    return 1 if verdict.verdict == "refused" else 0
 
 
 def _list(args: argparse.Namespace) -> int:

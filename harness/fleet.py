@@ -5,6 +5,7 @@ moves it for every server.
 """
 from __future__ import annotations
 
+import json
 import secrets
 import tempfile
 from dataclasses import dataclass, field
@@ -12,12 +13,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import mic_reference
+from mic_reference import config as mic_config
 from mic_reference.vault import Keyring
 from mock_idps import facebook as facebook_idp
 from mock_idps import ldap as directories
 from mock_idps import oauth2 as oauth2_idp
 from mock_idps import oidc as oidc_idp
 from mock_idps import saml as saml_idp
+from plumbing import yamlfile
 from plumbing.clock import VirtualClock
 from plumbing.fleet import Fleet
 from plumbing.tls import LocalTLS
@@ -71,12 +74,14 @@ class EmbeddedFleet:
             self.fleet.add(f"{name}-control", lambda urls, directory=directory: directory.control_app())
         # the SAML IdP's signing key, made now: the MIC's configuration names its certificate
         saml_signer = generate_identity(self._workdir.name, "saml-idp", "mock SAML IdP")
-        self.fleet.add("mic", lambda urls: mic_reference.create_app(
-            clock=clock, test_mode=True, variables=_variables(urls) | {"SAML_IDP_CERT": saml_signer.cert_base64,
-                                                             "DIRECTORY_CA": directory_tls.ca_pem().decode()}
-                                                   | self._vendor_variables,
-            database_url=self.database_url, vault_keys=self.vault_keys, admin_token=self.admin_token,
-            upstream_trust=self.tls.client_context() if self.tls else None))
+        def mic(urls: dict[str, str]):
+            variables = _variables(urls) | {"SAML_IDP_CERT": saml_signer.cert_base64,
+                                            "DIRECTORY_CA": directory_tls.ca_pem().decode()} | self._vendor_variables
+            return mic_reference.create_app(
+                self._mic_configuration(variables), clock=clock, test_mode=True, variables=variables,
+                database_url=self.database_url, vault_keys=self.vault_keys, admin_token=self.admin_token,
+                upstream_trust=self.tls.client_context() if self.tls else None)
+        self.fleet.add("mic", mic)
         self.fleet.add("oauth2-idp", lambda urls: oauth2_idp.create_app(
             clock=clock, test_mode=True, variables={"MIC": urls["mic"]}))
         self.fleet.add("saml-idp", lambda urls: saml_idp.create_app(
@@ -95,6 +100,17 @@ class EmbeddedFleet:
         urls = self.fleet.start()
         self.target = _target(urls, self.upstream)
         return self
+
+    def _mic_configuration(self, variables: dict[str, str]) -> Path:
+        """The demo configuration, or, when a vendor's declaration maps services, the demo with
+        the declared provider blocks in place (a file of the fleet's own, read at every restart)."""
+        if not (self.upstream and self.upstream.maps_services):
+            return mic_config.DEMO
+        path = Path(self._workdir.name) / "mic-configuration.json"
+        if not path.exists():
+            demo = yamlfile.load(mic_config.DEMO, variables).data
+            path.write_text(json.dumps(self.upstream.configure(demo), indent=2), encoding="utf-8")
+        return path
 
     @property
     def _vendor_variables(self) -> dict[str, str]:

@@ -8,8 +8,11 @@ on the first item that needs them, and stop when the session ends. With
 from __future__ import annotations
 
 import os
+import platform
 import time
 import warnings
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import httpx2
@@ -59,6 +62,9 @@ class Harness:
         self.cells: list[dict] = []
         self.comparison: baseline.Comparison | None = None
         self.started = time.perf_counter()
+        self.began = datetime.now(timezone.utc)
+        #: cells left out by -k or -m: a run without them is not the whole profile
+        self.deselected = 0
 
     def _vendor_upstream(self, config: pytest.Config) -> VendorUpstream | None:
         """A vendor's server in place of the profile's mock (--mic-connector-url, --mic-connector), if any."""
@@ -96,6 +102,36 @@ class Harness:
                 self._runner = Runner(self._narrow(self.fleet.target, self._config), tls=self.tls,
                                       artifacts=artifacts)
         return self._runner
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += sum(isinstance(item, ScenarioItem) for item in items)
+
+    def facts(self) -> dict:
+        """What the run was: against what (the MIC as it ran, not as planned), by which command and
+        versions, how narrowed, and how long it took; results.json and a certificate carry it."""
+        option = self._config.getoption
+        target = self.fleet.target if self.fleet and self.fleet.target else self.plan
+        target = self._narrow(target, self._config) if self.fleet else target
+        facts = {
+            # an xdist controller starts no fleet: its workers each ran their own on ports of their own
+            "target": {"mic": target.mic if self.external or self.fleet else None,
+                       "baas": target.baas if self.external or self.fleet else None, "app_key": target.app_key,
+                       "embedded": not self.external,
+                       "services": {s.id: s.connector for s in target.services.values()}},
+            "command": masked_command(self._config.invocation_params.args),
+            "versions": versions(),
+            "started": self.began.isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - self.started, 1),
+            "narrowed": [text for text in (
+                f"--service {option('--mic-service')}" if option("--mic-service") else None,
+                f"-k {option('keyword')}" if option("keyword") else None,
+                f"-m {option('markexpr')}" if option("markexpr") else None,
+                f"{self.deselected} cell(s) deselected" if self.deselected else None) if text],
+        }
+        if self.upstream:
+            facts["upstream"] = {"replaces": self.upstream.member, "url": self.upstream.url,
+                                 "unmapped": self.upstream.unmapped(planned_target())}
+        return facts
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep each cell's record, whether this process ran it or an xdist worker did."""
@@ -184,7 +220,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     directory = session.config.getoption("--mic-report")
     if directory and harness.cells:
-        report.write(Path(directory), harness.cells, harness.profile.name if harness.profile else None)
+        report.write(Path(directory), harness.cells, harness.profile.name if harness.profile else None,
+                     harness.facts())
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -329,6 +366,35 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, 0, f"{self.cell.scenario.title} [{self.cell.id}]"
+
+
+#: options whose value is a secret, masked in the command line a report shows
+SECRET_OPTIONS = ("--mic-app-secret", "--app-secret")
+
+
+def masked_command(args: tuple[str, ...] | list[str]) -> list[str]:
+    """The command line as run, with the values of secret options masked."""
+    shown: list[str] = []
+    for arg in args:
+        name, equals, _ = arg.partition("=")
+        if equals and name in SECRET_OPTIONS:
+            shown.append(f"{name}=***")
+        elif shown and shown[-1] in SECRET_OPTIONS:
+            shown.append("***")
+        else:
+            shown.append(arg)
+    return shown
+
+
+def versions() -> dict[str, str]:
+    """The harness's and the reference MIC's version (one package), and what they ran on."""
+    found = {"python": platform.python_version()}
+    for package in ("mic-conformance", "pytest", "playwright", "authlib", "pysaml2", "ldap3"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return found
 
 
 def where(result: CellResult, step) -> str:

@@ -84,6 +84,10 @@ SCHEMA = {
                 "capabilities": {"type": "array", "items": {"enum": CAPABILITIES}},
                 "login": {"type": "string"},
                 "upstream": {"type": "string", "description": "the control surface of its identity provider"},
+                "clocked_upstream": {"type": "boolean",
+                                     "description": "the MIC checks what its identity provider issues (id_tokens, "
+                                                    "assertions) against its own clock, so a move of the MIC's "
+                                                    "clock that the provider's does not share spoils later logins"},
                 "ttl": _TTLS,
                 "provider": {"type": "object", "additionalProperties": False, "required": ["issuer", "client_id"],
                              "description": "an OpenID provider checked directly (the openid-provider "
@@ -152,6 +156,10 @@ class Service:
     ttl: dict[str, int] = field(default_factory=dict)
     provider: OpenIDProvider | None = None
     flexauth: FlexAuthService | None = None
+    #: the MIC checks the upstream's artifacts against its own clock (id_tokens, assertions)
+    clocked_upstream: bool = False
+    #: the target's clocks move the upstream's too (false for a vendor's server behind the MIC)
+    upstream_clock: bool = True
 
     def client_id(self, app_key: str) -> str:
         return f"{app_key}.{self.id}"
@@ -203,7 +211,8 @@ def load(path: str | Path = EMBEDDED, variables: dict[str, str] | None = None) -
                                  recipes[login] if login else None, raw.get("upstream"),
                                  {**data.get("ttl", {}), **raw.get("ttl", {})},
                                  OpenIDProvider(**raw["provider"]) if "provider" in raw else None,
-                                 FlexAuthService(**raw["flexauth"]) if "flexauth" in raw else None)
+                                 FlexAuthService(**raw["flexauth"]) if "flexauth" in raw else None,
+                                 raw.get("clocked_upstream", False))
     control = data.get("control", {"surfaces": {}})
     surfaces = {name: url.rstrip("/") for name, url in control["surfaces"].items()}
     clocks = control.get("clocks", [])

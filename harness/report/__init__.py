@@ -38,13 +38,14 @@ def cell_json(r: CellResult) -> dict:
     }
 
 
-def as_json(cells: list[dict], profile: str | None = None) -> dict:
+def as_json(cells: list[dict], profile: str | None = None, run: dict | None = None) -> dict:
     """The whole run, cells in id order so serial and parallel runs write the same file."""
     cells = sorted(cells, key=lambda c: c["id"])
     counts = Counter(c["outcome"] for c in cells)
     return {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "profile": profile,
+        "run": run or {},
         "summary": {"total": len(cells), "passed": counts["passed"], "failed": counts["failed"]},
         "tally": tally(cells, profile),
         "results": cells,
@@ -63,10 +64,15 @@ def tally(cells: list[dict], profile: str | None = None) -> dict[str, dict[str, 
     return {kind: dict(sorted(by.items())) for kind, by in groups.items() if by}
 
 
-def write(directory: Path, cells: list[dict], profile: str | None = None) -> Path:
+def write(directory: Path, cells: list[dict], profile: str | None = None, run: dict | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    data = as_json(cells, profile)
+    data = as_json(cells, profile, run)
     (directory / "results.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return render(directory, data)
+
+
+def render(directory: Path, data: dict, verdict: dict | None = None) -> Path:
+    """report.html for a run's data, with a certification's verdict on top when there is one."""
     report = directory / "report.html"
-    report.write_text(page.render(data, directory), encoding="utf-8")
+    report.write_text(page.render(data, directory, verdict), encoding="utf-8")
     return report

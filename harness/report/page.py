@@ -32,6 +32,10 @@ table.tally { border-collapse: collapse; margin: 1rem 0; }
 .passed .outcome, td.passed { color: #070; } .warned .outcome, td.warned { color: #a60; }
 .failed .outcome, td.failed, .xpassed .outcome, td.xpassed { color: #b00; font-weight: bold; }
 .xfailed .outcome, .skipped .outcome { color: #666; }
+#verdict { border: 2px solid #888; border-radius: 6px; padding: .2rem 1rem; }
+#verdict.certified { border-color: #070; background: #f2fbf2; } #verdict.refused { border-color: #b00; background: #fff4f4; }
+#verdict.partial { border-color: #a60; background: #fffaf0; }
+table.run th { text-align: left; padding-right: 1rem; font-weight: 600; } table.run td { font-family: ui-monospace, monospace; font-size: .85rem; }
 details.cell { border: 1px solid #ddd; border-radius: 6px; margin: .6rem 0; padding: .4rem .8rem; }
 details.cell > summary { cursor: pointer; font-weight: 600; }
 .cell .id { font-family: ui-monospace, monospace; font-size: .85rem; color: #555; }
@@ -55,12 +59,39 @@ svg.sequence text.gap { fill: #666; font-style: italic; }
 """
 
 
-def render(data: dict[str, Any], directory: Path) -> str:
-    """The page for ``data`` (as in results.json); ``directory`` holds the artifacts it links."""
+def render(data: dict[str, Any], directory: Path, verdict: dict[str, Any] | None = None) -> str:
+    """The page for ``data`` (as in results.json); ``directory`` holds the artifacts it links;
+    a certification's ``verdict`` (as in its manifest) comes first."""
     cells = "".join(_cell(index, result, directory) for index, result in enumerate(data["results"]))
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>MIC conformance report</title>'
-            f"<style>{STYLE}</style></head><body>\n<h1>MIC conformance report</h1>\n{_summary(data)}\n"
+            f"<style>{STYLE}</style></head><body>\n<h1>MIC conformance report</h1>\n"
+            f"{_verdict(verdict) if verdict else ''}{_run(data.get('run') or {})}{_summary(data)}\n"
             f'<section id="cells"><h2>Cells</h2>{cells}</section>\n</body></html>\n')
+
+
+def _verdict(verdict: dict[str, Any]) -> str:
+    """The certification's verdict, first on the page: what was certified, or why not."""
+    word = verdict["verdict"]
+    lines = "".join(f"<li>{e(line)}</li>" for line in verdict.get("refusals", []) + verdict.get("notes", []))
+    return (f'<section id="verdict" class="{e(word)}"><h2>Certification: {e(word)}</h2>'
+            f'<p>profile <b>{e(verdict["profile"]["name"])}</b> — {e(verdict["summary"])}</p>'
+            + (f"<ul>{lines}</ul>" if lines else "") + "</section>\n")
+
+
+def _run(run: dict[str, Any]) -> str:
+    """What ran against what: the MIC, the vendor's upstream, the command, versions, time."""
+    if not run:
+        return ""
+    target = run.get("target", {})
+    facts = [("MIC", target.get("mic") or "the embedded reference MIC, one per worker"),
+             ("upstream", f"{run['upstream']['url']} in place of {run['upstream']['replaces']}"
+              if run.get("upstream") else None),
+             ("command", " ".join(run.get("command", [])) or None),
+             ("narrowed", "; ".join(run.get("narrowed", [])) or None),
+             ("versions", ", ".join(f"{k} {v}" for k, v in run.get("versions", {}).items()) or None),
+             ("started", f"{run.get('started')} ({run.get('seconds')} s)" if run.get("started") else None)]
+    rows = "".join(f"<tr><th scope='row'>{e(name)}</th><td>{e(str(value))}</td></tr>" for name, value in facts if value)
+    return f'<section id="run"><h2>Run</h2><table class="run">{rows}</table></section>\n'
 
 
 def _summary(data: dict[str, Any]) -> str:
