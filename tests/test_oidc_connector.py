@@ -4,6 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
+from flask import Flask, jsonify
 
 from mic_reference.config import AuthService, Provider
 from mic_reference.connectors import oidc as connector_module
@@ -81,3 +82,62 @@ def test_a_rotated_key_is_fetched_and_the_issuers_clock_is_the_mics(idp, connect
     params = callback(idp, connector)
     with pytest.raises(ConnectorError, match="refused"):  # the MIC's clock is an hour past the token's exp
         connector.complete(params, CALLBACK, clock.now() + 3600 + 60)
+
+
+def discovering(idp, **options):
+    """A connector given the issuer alone (and ``options``): the endpoints come from discovery."""
+    service = AuthService(id="oidc", owner="kid_x", scope="environment", name="oidc", redirect_uris=("http://app/cb",),
+                          allowed_attributes=("id", "audience"), provider=Provider("openid-connect", None, {
+                              "issuerId": IDP, "clientId": "mic-oidc", "clientSecret": "mic-oidc-secret",
+                              "scope": "email offline_access", **options}))
+    return connector_module.build(service, httpx2.WSGITransport(app=idp))
+
+
+def test_the_issuer_alone_is_enough_and_offline_access_asks_for_consent(idp, clock):
+    connector = discovering(idp)
+    url = connector.login_url(CALLBACK, "st-1")
+    assert url.startswith(f"{IDP}/authorize?") and parse_qs(urlsplit(url).query)["prompt"] == ["consent"]
+    identity = connector.complete(callback(idp, connector), CALLBACK, clock.now())
+    assert identity.user_id == "u-alice" and identity.upstream_token["refresh_token"]  # OpenID Connect Core 11
+    assert connector.refresh(identity, clock.now()).upstream_token["access_token"]
+
+
+def test_explicit_endpoints_and_prompt_win_over_the_defaults(idp):
+    connector = discovering(idp, grantEndpoint="http://elsewhere.test/auth", prompt="login consent")
+    query = parse_qs(urlsplit(connector.login_url(CALLBACK, "st-1")).query)
+    assert connector.login_url(CALLBACK, "st-1").startswith("http://elsewhere.test/auth?")
+    assert query["prompt"] == ["login consent"]
+    online = discovering(idp, scope="email")
+    assert "prompt" not in parse_qs(urlsplit(online.login_url(CALLBACK, "st-1")).query)
+
+
+def test_without_consent_the_provider_drops_offline_access_and_no_refresh_token_comes(idp, clock):
+    connector = discovering(idp, scope="email", prompt="login")
+    connector.client.scope = "openid email offline_access"  # as a MIC that sends no prompt=consent asks
+    identity = connector.complete(callback(idp, connector), CALLBACK, clock.now())
+    assert "refresh_token" not in identity.upstream_token
+
+
+def test_a_discovery_document_that_is_not_the_issuers_or_is_unreachable_is_a_clean_error(clock):
+    liar = Flask("liar")
+    liar.add_url_rule("/.well-known/openid-configuration", view_func=lambda: jsonify(issuer="http://other.test"))
+    with pytest.raises(ConnectorError) as refused:
+        discovering(liar).login_url(CALLBACK, "st-1")
+    assert refused.value.error == "server_error" and "other.test" in refused.value.debug
+    service = AuthService(id="oidc", owner="kid_x", scope="environment", name="oidc", redirect_uris=("http://a/cb",),
+                          allowed_attributes=("id", "audience"), provider=Provider("openid-connect", None, {
+                              "issuerId": "http://127.0.0.1:9", "clientId": "mic-oidc"}))
+    with pytest.raises(ConnectorError) as down:
+        connector_module.build(service, httpx2.HTTPTransport()).login_url(CALLBACK, "st-1")
+    assert down.value.error == "temporarily_unavailable"
+
+
+@pytest.mark.parametrize("old, new, field", [
+    ("scope: profile email offline_access", "scope: profile email offline_access\n                    prompt: login",
+     "prompt"),  # offline_access needs consent (OpenID Connect Core 11)
+    ("scope: profile email offline_access", "prompt: none consent", "prompt"),  # none stands alone (3.1.2.1)
+    ("issuerId: ${OIDC_IDP:-http://oidc-idp.invalid}", "issuerId: oidc-idp.invalid", "issuerId"),
+])
+def test_the_provider_options_are_checked_with_file_and_line(demo_refusal, old, new, field):
+    refusal = demo_refusal(old, new)
+    assert field in refusal.message and refusal.line is not None

@@ -1,9 +1,11 @@
 """The OpenID Connect connector: an upstream OpenID provider, by authorization code.
 
-``provider.remoteService`` is the provider's token endpoint, ``options.grantEndpoint``
-its authorization endpoint and ``options.issuerId`` its issuer identifier; the JWKS is
-found through the issuer's discovery document. The browser comes back to
-``/oidc/redirect``. The id_token is checked before anything is believed: its signature
+``options.issuerId`` is the provider's issuer identifier: its discovery document names the
+authorization and token endpoints and the JWKS. ``options.grantEndpoint`` (authorization)
+and ``provider.remoteService`` (token), when given, win over discovery. Asking for
+``offline_access`` sends ``prompt=consent``, without which OpenID Connect Core 11 has the
+provider drop that scope (and no refresh token comes); ``options.prompt`` says otherwise.
+The browser comes back to ``/oidc/redirect``. The id_token is checked before anything is believed: its signature
 against the issuer's JWKS (fetched again once when it names a key not seen yet, as after
 a rotation), ``iss``, ``aud``, ``exp``, ``iat`` on the MIC's clock, the ``nonce`` this
 login sent, and ``at_hash`` when present. The user id is ``sub``.
@@ -34,22 +36,33 @@ _URL = {"type": "string", "pattern": "^https?://"}
 TOKEN_CLAIMS = {"iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "at_hash", "c_hash", "azp", "amr", "acr",
                 "jti", "sid"}
 
+_OFFLINE = "(^| )offline_access( |$)"
+
 PROVIDER_SCHEMA = {
     "type": "object",
-    "required": ["remoteService", "options"],
+    "required": ["options"],
     "properties": {
-        "remoteService": _URL,
+        "remoteService": {**_URL, "description": "the token endpoint (default: the discovery document's)"},
         "options": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["grantEndpoint", "clientId", "issuerId"],
+            "required": ["clientId", "issuerId"],
             "properties": {
-                "grantEndpoint": _URL,
+                "grantEndpoint": {**_URL, "description": "the authorization endpoint (default: discovery's)"},
                 "clientId": {"type": "string", "minLength": 1},
                 "clientSecret": {"type": "string"},
                 "issuerId": {**_URL, "description": "the provider's issuer identifier (the id_token's iss)"},
                 "scope": {"type": "string", "description": "space-separated; openid is always asked for"},
+                "prompt": {"type": "string", "pattern": "^(none|(login|consent|select_account)"
+                                                       "( (login|consent|select_account))*)$",
+                           "description": "the authentication request's prompt (OpenID Connect Core 3.1.2.1); "
+                                          "default: consent when the scope has offline_access, else none sent"},
             },
+            # OpenID Connect Core 11: offline_access without prompt=consent is dropped by the provider
+            "if": {"required": ["scope", "prompt"], "properties": {"scope": {"pattern": _OFFLINE}}},
+            "then": {"properties": {"prompt": {"pattern": "(^| )consent( |$)",
+                                               "description": "must include consent when the scope asks "
+                                                              "for offline_access (OpenID Connect Core 11)"}}},
         },
     },
 }
@@ -71,16 +84,29 @@ class OpenIDConnectLogin(OAuth2Upstream, RedirectLogin):
     def __init__(self, service: AuthService, transport: httpx2.BaseTransport) -> None:
         options = service.provider.options
         scope = options.get("scope", "").split()
+        self._endpoints = {"authorization_endpoint": options.get("grantEndpoint")}
         super().__init__(service, transport, " ".join(["openid", *(s for s in scope if s != "openid")]))
-        self.grant_endpoint = options["grantEndpoint"]
         self.issuer = options["issuerId"].rstrip("/")
         self.client_id = options["clientId"]
+        self.prompt = options.get("prompt", "consent" if "offline_access" in scope else None)
+        self._discovery: dict[str, Any] | None = None
         self._keys: KeySet | None = None
-        self._keys_lock = threading.Lock()
+        self._lock = threading.Lock()
+
+    @property
+    def token_endpoint(self) -> str:
+        return self._endpoint("token_endpoint")
+
+    @token_endpoint.setter
+    def token_endpoint(self, url: str | None) -> None:
+        """``remoteService`` (the base class sets it): an explicit token endpoint, or None for discovery's."""
+        self._endpoints["token_endpoint"] = url
 
     def login_url(self, callback_url: str, state: str) -> str:
-        url, _ = self.client.create_authorization_url(self.grant_endpoint, redirect_uri=callback_url, state=state,
-                                                      nonce=nonce_for(state))
+        extra = {"prompt": self.prompt} if self.prompt else {}
+        url, _ = self.client.create_authorization_url(self._endpoint("authorization_endpoint"),
+                                                      redirect_uri=callback_url, state=state,
+                                                      nonce=nonce_for(state), **extra)
         return url
 
     def complete(self, params: Mapping[str, str], callback_url: str, now: float) -> Identity:
@@ -127,24 +153,43 @@ class OpenIDConnectLogin(OAuth2Upstream, RedirectLogin):
         except (JoseError, ValueError):
             raise ConnectorError("access_denied", "the identity provider's id_token was refused",
                                  debug="id_token: not a JWS compact serialization") from None
-        with self._keys_lock:
+        with self._lock:
             keys = self._keys
         if keys is None or (kid is not None and not any(k.kid == kid for k in keys.keys)):
             keys = self._fetch_keys()
-            with self._keys_lock:
+            with self._lock:
                 self._keys = keys
         return keys
 
     def _fetch_keys(self) -> KeySet:
-        discovery = self._get_json(f"{self.issuer}/.well-known/openid-configuration", "discovery document")
-        if discovery.get("issuer", "").rstrip("/") != self.issuer or not isinstance(discovery.get("jwks_uri"), str):
-            raise ConnectorError("server_error", "the identity provider's discovery document is not its own",
-                                 debug=f"discovery issuer {discovery.get('issuer')!r}, expected {self.issuer!r}")
+        """The JWKS the discovery document names, both read afresh (a rotation may have moved it)."""
         try:
-            return KeySet.import_key_set(self._get_json(discovery["jwks_uri"], "JWKS"))
+            return KeySet.import_key_set(self._get_json(self._discovered("jwks_uri", fresh=True), "JWKS"))
         except (JoseError, ValueError, KeyError, TypeError):
             raise ConnectorError("server_error", "the identity provider's JWKS is unreadable",
                                  debug="JWKS could not be imported") from None
+
+    # -- discovery (OpenID Connect Discovery 1.0) ---------------------------------------
+
+    def _endpoint(self, name: str) -> str:
+        """An endpoint as configured, else as the discovery document names it."""
+        return self._endpoints[name] or self._discovered(name)
+
+    def _discovered(self, name: str, fresh: bool = False) -> str:
+        with self._lock:
+            document = None if fresh else self._discovery
+        if document is None:
+            document = self._get_json(f"{self.issuer}/.well-known/openid-configuration", "discovery document")
+            if not isinstance(document.get("issuer"), str) or document["issuer"].rstrip("/") != self.issuer:
+                raise ConnectorError("server_error", "the identity provider's discovery document is not its own",
+                                     debug=f"discovery issuer {document.get('issuer')!r}, expected {self.issuer!r}")
+            with self._lock:
+                self._discovery = document
+        url = document.get(name)
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ConnectorError("server_error", "the identity provider's discovery document is incomplete",
+                                 debug=f"discovery document has no {name} URL")
+        return url
 
 
 def _reason(exc: Exception) -> str:

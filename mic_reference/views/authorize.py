@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, redirect, request
 
-from ..connectors.capabilities import RedirectLogin, SamlLogin
+from ..connectors.capabilities import ConnectorError, RedirectLogin, SamlLogin
 from . import login_page, saml
-from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request, unknown_login
+from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request, unknown_login, upstream_refusal
 
 bp = Blueprint("authorize", __name__)
 
@@ -30,7 +30,10 @@ def authorize():
     params = request.args.to_dict()
     if isinstance(connector, RedirectLogin):
         callback_url = request.host_url.rstrip("/") + connector.callback_path
-        return redirect(connector.login_url(callback_url, remember(params, callback_url)), code=302)
+        try:  # the upstream's endpoints may come from its discovery document, which may fail to come
+            return redirect(connector.login_url(callback_url, remember(params, callback_url)), code=302)
+        except ConnectorError as exc:
+            return upstream_refusal(None, params, exc)
     if isinstance(connector, SamlLogin):
         return saml.begin(connector, params)
     return login_page.show(grant.client, params)

@@ -69,15 +69,19 @@ def finish_login(resumed: OAuth2Request, log_in: Callable[[Any], Identity],
     except ConnectorError as exc:
         if retry is not None and exc.error == "invalid_grant":
             return retry(grant.client, exc)
-        params = resumed.payload.data
-        error = UpstreamError(exc.error, exc.description, exc.debug, redirect_uri=params.get("redirect_uri"))
-        error.state = params.get("state")
-        return server.handle_error_response(resumed, error)
+        return upstream_refusal(resumed, resumed.payload.data, exc)
     interposed = second_factor(grant.client, identity) if second_factor is not None else None
     if interposed is not None:
         return interposed
     login = vault.open_grant(identity, upstream.expires_at(identity, vault.clock.now()))
     return server.create_authorization_response(request=resumed, grant_user=login, grant=grant)
+
+
+def upstream_refusal(resumed: OAuth2Request | None, params: Mapping[str, str], exc: ConnectorError) -> Response:
+    """A connector's refusal, back to the app as an error redirect with its state (RFC 6749 4.1.2.1)."""
+    error = UpstreamError(exc.error, exc.description, exc.debug, redirect_uri=params.get("redirect_uri"))
+    error.state = params.get("state")
+    return mic().server.handle_error_response(resumed, error)
 
 
 def remember(params: Mapping[str, str], callback_url: str | None, csrf_digest: str | None = None,
