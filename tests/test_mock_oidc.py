@@ -81,7 +81,7 @@ def test_discovery_names_every_endpoint_of_its_issuer(op):
 
 
 def test_code_with_pkce_gives_a_valid_id_token_access_and_refresh_token(op, clock):
-    code = answer(log_in(op, code_challenge=CHALLENGE, code_challenge_method="S256"))["code"]
+    code = answer(log_in(op, code_challenge=CHALLENGE, code_challenge_method="S256", prompt="consent"))["code"]
     tokens = redeem(op, code, code_verifier=VERIFIER).json
     claims = verified(op, tokens["id_token"], clock=clock, nonce="n-1", access_token=tokens["access_token"])
     assert claims["sub"] == "u-alice" and claims["iat"] == int(clock.now()) and claims["at_hash"]
@@ -91,7 +91,7 @@ def test_code_with_pkce_gives_a_valid_id_token_access_and_refresh_token(op, cloc
 
 
 def test_pkce_verifier_is_checked_and_public_clients_must_use_it(op):
-    code = answer(log_in(op, code_challenge=CHALLENGE, code_challenge_method="S256"))["code"]
+    code = answer(log_in(op, code_challenge=CHALLENGE, code_challenge_method="S256", prompt="consent"))["code"]
     assert redeem(op, code, code_verifier="w" * 50).json["error"] == "invalid_grant"
     public = {"client_id": "conformance-public"}
     refused = log_in(op, **public)
@@ -202,7 +202,7 @@ def test_a_totp_user_gets_a_second_step_enrolled_at_first_login(op, clock):
 
 
 def test_refresh_rotates_refuses_reuse_and_bogus_and_needs_offline_access(op, clock):
-    tokens = redeem(op, answer(log_in(op))["code"]).json
+    tokens = redeem(op, answer(log_in(op, prompt="consent"))["code"]).json
     refreshed = op.post("/token", auth=CLIENT, data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 200 and refreshed.json["refresh_token"] != tokens["refresh_token"]
     assert verified(op, refreshed.json["id_token"], clock=clock)["sub"] == "u-alice"
@@ -211,6 +211,16 @@ def test_refresh_rotates_refuses_reuse_and_bogus_and_needs_offline_access(op, cl
         assert again.status_code == 400 and again.json["error"] == "invalid_grant"
     online = redeem(op, answer(log_in(op, scope="openid profile"))["code"]).json
     assert "refresh_token" not in online
+
+
+def test_offline_access_is_ignored_without_prompt_consent_as_openid_connect_core_11_says(op):
+    for extra in ({}, {"prompt": "login"}):
+        tokens = redeem(op, answer(log_in(op, **extra))["code"]).json
+        assert "refresh_token" not in tokens and "offline_access" not in tokens["scope"].split()
+    consented = redeem(op, answer(log_in(op, prompt="login consent"))["code"]).json
+    assert consented["refresh_token"] and "offline_access" in consented["scope"].split()
+    hybrid = answer(log_in(op, response_type="code id_token", prompt="consent"))
+    assert redeem(op, hybrid["code"]).json["refresh_token"]
 
 
 def test_password_client_credentials_and_client_secret_post(op):
@@ -236,7 +246,7 @@ def test_userinfo_releases_claims_by_scope(op):
 
 
 def test_introspection_and_revocation(op, clock):
-    tokens = redeem(op, answer(log_in(op))["code"]).json
+    tokens = redeem(op, answer(log_in(op, prompt="consent"))["code"]).json
     seen = op.post("/introspect", auth=CLIENT, data={"token": tokens["access_token"]}).json
     assert seen["active"] is True and seen["sub"] == "u-alice" and seen["client_id"] == "conformance"
     assert op.post("/introspect", auth=CLIENT, data={"token": "bogus"}).json == {"active": False}

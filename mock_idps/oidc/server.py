@@ -95,6 +95,22 @@ class OpenIDTokenHook(IdTokenHook, OpenIDToken):
     pass
 
 
+def _ignore_unconsented_offline_access(grant, _redirect_uri) -> None:
+    """OpenID Connect Core 11: offline_access is ignored unless the request has prompt=consent
+    (so no refresh token comes), as oidc-provider does."""
+    scopes = scope_to_list(grant.request.scope or "")
+    if "offline_access" in scopes and "consent" not in (grant.request.payload.data.get("prompt") or "").split():
+        grant.request.scope = " ".join(s for s in scopes if s != "offline_access")
+
+
+class OfflineAccessNeedsConsent:
+    """On the grants that return a code (the only ones offline_access applies to)."""
+
+    def validate_authorization_request(self):
+        self.register_hook("after_validate_authorization_request_payload", _ignore_unconsented_offline_access)
+        return super().validate_authorization_request()
+
+
 class FromAuthorizationEndpoint(IdTokens):
     """On the implicit and hybrid grants: the id_token travels in the redirect."""
 
@@ -115,7 +131,7 @@ class ImplicitGrant(FromAuthorizationEndpoint, OpenIDImplicitGrant):
         return client
 
 
-class HybridGrant(FromAuthorizationEndpoint, StoredCodes, OpenIDHybridGrant):
+class HybridGrant(OfflineAccessNeedsConsent, FromAuthorizationEndpoint, StoredCodes, OpenIDHybridGrant):
     pass
 
 
@@ -128,7 +144,7 @@ class OfflineAccess:
                                       and "offline_access" in scope_to_list(scope or ""))
 
 
-class CodeGrant(OfflineAccess, grants.AuthorizationCodeGrant):
+class CodeGrant(OfflineAccessNeedsConsent, OfflineAccess, grants.AuthorizationCodeGrant):
     pass
 
 
