@@ -44,9 +44,15 @@ def no_faults(directories):
         httpx2.delete(f"{directories[control]}/_control/faults")
 
 
-def service(kind, url, **options):
+#: what the demo's LDAP services map: memberOf among them, which OpenLDAP sends only when asked by name
+MAPPED = {"allowed_attributes": ("id", "audience", "mail", "cn", "memberOf"),
+          "datalink_header_mapping": {"mail": "X-User-Email", "client_token": "X-Kinvey-Auth"}}
+ALICE_GROUPS = ["cn=admins,ou=groups,dc=example,dc=org", "cn=wonderland-staff,ou=groups,dc=example,dc=org"]
+
+
+def service(kind, url, mapped=MAPPED, **options):
     return AuthService(id="dir", owner="kid_test", scope="environment", name="dir", redirect_uris=("http://app/cb",),
-                       allowed_attributes=("id", "audience"), provider=Provider(kind, url, options))
+                       provider=Provider(kind, url, options), **mapped)
 
 
 @pytest.fixture
@@ -83,10 +89,37 @@ def test_ldap_logins_carry_the_entrys_attributes(searching, direct):
     for connector in (searching, direct):
         alice = connector.password_login("alice", "wonderland")
         assert alice.user_id == "alice" and alice.attributes["mail"] == "alice@example.org"
-        assert alice.attributes["memberOf"] == ["cn=admins,ou=groups,dc=example,dc=org",
-                                                "cn=wonderland-staff,ou=groups,dc=example,dc=org"]
-        assert "userPassword" not in alice.attributes
+        assert alice.attributes["memberOf"] == ALICE_GROUPS
+        assert "userPassword" not in alice.attributes and "pwdChangedTime" not in alice.attributes
         assert connector.password_login("bob", "builder").attributes["cn"] == "Bob Builder"
+
+
+def test_the_directory_is_asked_by_name_for_what_the_service_maps_and_the_rest_is_star(searching, directories):
+    searching.password_login("alice", "wonderland")
+    # operational attributes (the memberof overlay's memberOf) come only when named; MIC's own names
+    # (id, audience) and names no directory can hold (client_token) are not asked for
+    assert log(directories, "ldap-control", "/search")[-1]["body"]["attributes"] == ["*", "mail", "cn", "memberOf",
+                                                                                     "uid"]
+    unmapped = ldap.build(service("ldap", directories["ldap"], {"allowed_attributes": ("id", "audience")},
+                                  baseDN="ou=people,dc=example,dc=org"), None)
+    assert "memberOf" not in unmapped.password_login("alice", "wonderland").attributes
+
+
+def test_users_may_log_in_by_another_attribute_and_only_those_the_filter_admits(directories):
+    by_mail = ldap.build(service("ldap", directories["ldap"], baseDN="ou=people,dc=example,dc=org",
+                                 bindDN="cn=mic-service,ou=services,dc=example,dc=org",
+                                 bindPassword="mic-service-secret", loginAttribute="mail",
+                                 userFilter="(memberOf=cn=admins,ou=groups,dc=example,dc=org)"), None)
+    alice = by_mail.password_login("alice@example.org", "wonderland")
+    assert alice.user_id == "alice" and alice.attributes["memberOf"] == ALICE_GROUPS
+    assert refusal(by_mail, "alice", "wonderland").error == "invalid_grant"
+    assert refusal(by_mail, "bob@example.org", "builder").error == "invalid_grant"  # not in admins
+    assert log(directories, "ldap-control", "/search")[-1]["body"]["filter"] == \
+        "(&(objectClass=inetOrgPerson)(memberOf=cn=admins,ou=groups,dc=example,dc=org)(mail=bob@example.org))"
+    direct = ldap.build(service("ldap", directories["ldap"], baseDN="ou=people,dc=example,dc=org",
+                                userFilter="(memberOf=cn=admins,ou=groups,dc=example,dc=org)"), None)
+    assert direct.password_login("alice", "wonderland").user_id == "alice"
+    assert refusal(direct, "bob", "builder").error == "invalid_grant"  # bound, but not admitted
 
 
 @pytest.mark.parametrize("name", ["searching", "direct", "active"])
@@ -175,6 +208,10 @@ def test_no_bind_without_a_password(directories, searching):
     ("\n                    bindPassword: mic-service-secret", "", "'bindPassword' is a dependency of 'bindDN'"),
     ('baseDN: "DC=corp,DC=example", ', "", "options is missing 'baseDN'"),
     ("timeout: 1\n", "timeout: 0\n", "less than or equal to the minimum of 0"),
+    ("bindPassword: mic-service-secret", "bindPassword: mic-service-secret\n                    userFilter: uid=x",
+     "does not match"),
+    ("bindPassword: mic-service-secret", "bindPassword: mic-service-secret\n                    loginAttribute: e mail",
+     "does not match"),
 ])
 def test_a_directory_service_misconfigured_is_named_with_its_line(demo_refusal, old, new, message):
     refused = demo_refusal(old, new)

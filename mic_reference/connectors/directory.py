@@ -1,13 +1,17 @@
 """What the LDAP and Active Directory connectors share: one bounded conversation with a directory per login.
 
 Each login opens its own connection (ldap3), so a directory that was down or slow is
-used again as soon as it answers, without a restart. Every exchange waits at most the
+used again as soon as it answers, without a restart. The entry is read with ``*`` and,
+by name, every attribute the service maps (allowedAttributes, the data-link header
+mapping, the user id): a directory returns operational attributes, such as OpenLDAP's
+memberOf (memberof overlay), only when they are named (RFC 4511 4.5.1.8). Every exchange waits at most the
 provider's ``timeout``. Names typed by users reach the directory only escaped (RFC
 4515 in filters, RFC 4514 in DNs, by ldap3's own functions); what the app is told of a
 refusal names no DN, filter or diagnostic text of the directory.
 """
 from __future__ import annotations
 
+import re
 import ssl
 import uuid
 from abc import abstractmethod
@@ -24,6 +28,10 @@ from .capabilities import ConnectorError, Identity, PasswordLogin
 
 DEFAULT_TIMEOUT = 5
 _ATTRIBUTE = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]*$"}
+#: an attribute description a directory understands (RFC 4512 2.5); other mapped names are not asked for
+_DESCRIPTION = re.compile(r"^[A-Za-z][A-Za-z0-9-]*(;[A-Za-z0-9-]+)*$")
+#: what the MIC itself puts in the identity (the user id, the app), never a directory attribute
+_MIC_ATTRIBUTES = frozenset({"id", "audience"})
 #: what both connector types accept in ``provider``; each adds its own options
 COMMON_OPTIONS = {
     "baseDN": {"type": "string", "minLength": 1, "description": "where users are searched for"},
@@ -67,6 +75,7 @@ class DirectoryLogin(PasswordLogin):
         self.user_id_attribute = options.get("userIdAttribute", self.default_user_id_attribute)
         self.start_tls = bool(options.get("startTLS")) and not secure
         self.timeout = options.get("timeout", DEFAULT_TIMEOUT)
+        self.attributes = _requested(service, self.user_id_attribute)
         tls = Tls(validate=ssl.CERT_REQUIRED, version=ssl.PROTOCOL_TLS_CLIENT,
                   ca_certs_data=options.get("caCertificate") or None)
         # IP_SYSTEM_DEFAULT: ldap3's other modes skip an address for a while after one failed
@@ -110,16 +119,19 @@ class DirectoryLogin(PasswordLogin):
         if not connection.bind():
             raise self.refusal(connection.result)
 
-    def find_one(self, connection: Connection, attribute: str, value: str, object_class: str) -> dict[str, Any] | None:
-        """The single entry whose ``attribute`` equals ``value`` (escaped, RFC 4515), or None."""
-        search_filter = f"(&(objectClass={object_class})({attribute}={escape_filter_chars(value)}))"
-        connection.search(self.base_dn, search_filter, attributes=["*"], size_limit=2)
+    def find_one(self, connection: Connection, attribute: str, value: str, object_class: str,
+                 also: str = "") -> dict[str, Any] | None:
+        """The single entry whose ``attribute`` equals ``value`` (escaped, RFC 4515) and that matches the
+        filter ``also``, or None."""
+        search_filter = f"(&(objectClass={object_class}){also}({attribute}={escape_filter_chars(value)}))"
+        connection.search(self.base_dn, search_filter, attributes=self.attributes, size_limit=2)
         self.check(connection.result, allowed=(0, 4, 32))  # 4: two or more; 32: the base is not there
         found = [item for item in connection.response or () if item.get("type") == "searchResEntry"]
         return found[0] if len(found) == 1 else None
 
-    def read_entry(self, connection: Connection, dn: str) -> dict[str, Any] | None:
-        connection.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["*"])
+    def read_entry(self, connection: Connection, dn: str, search_filter: str) -> dict[str, Any] | None:
+        """The entry at ``dn`` if it matches ``search_filter``, or None."""
+        connection.search(dn, search_filter, search_scope="BASE", attributes=self.attributes)
         self.check(connection.result, allowed=(0, 32))
         found = [item for item in connection.response or () if item.get("type") == "searchResEntry"]
         return found[0] if found else None
@@ -152,6 +164,15 @@ class DirectoryLogin(PasswordLogin):
             raise ConnectorError("server_error", "the directory did not say who the user is",
                                  debug=f"the entry has no single '{self.user_id_attribute}'")
         return Identity(user_id=str(user_id), attributes=attributes)
+
+
+def _requested(service: AuthService, user_id_attribute: str) -> list[str]:
+    """``*`` and the attributes the service maps, by name, each once."""
+    requested = {"*": "*"}
+    for name in (*service.allowed_attributes, *service.datalink_header_mapping, user_id_attribute):
+        if _DESCRIPTION.match(name) and name.lower() not in _MIC_ATTRIBUTES:
+            requested.setdefault(name.lower(), name)
+    return list(requested.values())
 
 
 def _attributes(raw: dict[str, list[bytes]]) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """The LDAP connector: a password checked by binding to an LDAP directory as the user.
 
 ``provider.remoteService`` is the directory (``ldap://`` or ``ldaps://``), ``options.baseDN``
-where users are. With a service account (``bindDN``/``bindPassword``) the connector
-binds as it, finds the one entry whose ``userIdAttribute`` (default ``uid``) is the name
-typed, in a filter escaped by RFC 4515, and binds again as that entry; without one it
-binds directly as ``<userIdAttribute>=<name>,<baseDN>``, the name escaped by RFC 4514.
-The entry's attributes (mail, cn, memberOf, …) become the identity's.
+where users are. The name the user types is the value of ``loginAttribute`` (default: the
+``userIdAttribute``, by default ``uid``; ``mail`` or ``cn`` elsewhere). With a service
+account (``bindDN``/``bindPassword``) the connector binds as it, finds the one entry of
+``userObjectClass`` matching ``userFilter`` whose login attribute is the name typed, in a
+filter escaped by RFC 4515, and binds again as that entry; without one it binds directly
+as ``<loginAttribute>=<name>,<baseDN>``, the name escaped by RFC 4514, and reads its own
+entry. The entry's attributes (mail, cn, memberOf, …) become the identity's.
 """
 from __future__ import annotations
 
@@ -20,9 +22,15 @@ from .directory import BAD_CREDENTIALS, DirectoryLogin, schema
 
 #: a password login at MIC's own page or its token endpoint; nothing comes back by redirect
 CALLBACK_PATH = None
+_NAME = "^[A-Za-z][A-Za-z0-9-]*$"
 PROVIDER_SCHEMA = schema({
-    "userObjectClass": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]*$",
+    "userObjectClass": {"type": "string", "pattern": _NAME,
                         "description": "the object class of user entries (default inetOrgPerson)"},
+    "loginAttribute": {"type": "string", "pattern": _NAME,
+                       "description": "the attribute holding the name users type (default: userIdAttribute)"},
+    "userFilter": {"type": "string", "pattern": r"^\(.*\)$",
+                   "description": "an RFC 4515 filter user entries must also match, e.g. "
+                                  "(memberOf=cn=app-users,ou=groups,dc=example,dc=org)"},
     "bindDN": {"type": "string", "minLength": 1, "description": "a service account to search for users as"},
     "bindPassword": {"type": "string", "minLength": 1},
 }, required=["baseDN"], dependentRequired={"bindDN": ["bindPassword"], "bindPassword": ["bindDN"]})
@@ -39,16 +47,18 @@ class LdapLogin(DirectoryLogin):
         super().__init__(service)
         options = service.provider.options
         self.object_class = options.get("userObjectClass", "inetOrgPerson")
+        self.login_attribute = options.get("loginAttribute", self.user_id_attribute)
+        self.user_filter = options.get("userFilter", "")
         self.service_account = (options["bindDN"], options["bindPassword"]) if "bindDN" in options else None
 
     def authenticate(self, connection: Connection, username: str, password: str) -> dict[str, Any]:
         if self.service_account is None:
-            dn = f"{self.user_id_attribute}={escape_rdn(username)},{self.base_dn}"
+            dn = f"{self.login_attribute}={escape_rdn(username)},{self.base_dn}"
             self.bind(connection, dn, password)
-            entry = self.read_entry(connection, dn)
+            entry = self.read_entry(connection, dn, f"(&(objectClass={self.object_class}){self.user_filter})")
         else:
             self.bind_service_account(connection)
-            entry = self.find_one(connection, self.user_id_attribute, username, self.object_class)
+            entry = self.find_one(connection, self.login_attribute, username, self.object_class, self.user_filter)
             if entry is None:
                 raise ConnectorError("invalid_grant", BAD_CREDENTIALS, debug="no single user by that name")
             self.bind(connection, entry["dn"], password)
