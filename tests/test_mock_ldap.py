@@ -96,29 +96,51 @@ def test_anonymous_and_passwordless_binds_are_refused(directories):
     name_only = _ldapsearch(directories["ldap"], "-D", ALICE, "-w", "", "-b", BASE, "(uid=alice)")
     assert name_only.returncode == 53 and "unauthenticated bind" in name_only.stderr  # RFC 4513 5.1.2
     password_only = _ldapsearch(directories["ldap"], "-D", "", "-w", "wonderland", "-b", BASE, "(uid=alice)")
-    assert password_only.returncode == 49
+    assert password_only.returncode == 48 and "anonymous bind disallowed" in password_only.stderr  # as slapd
 
 
-def test_locked_and_ended_accounts_refuse_even_the_right_password_and_ends_follow_the_clock(directories, clock):
-    assert result_of(bind(directories["ldap"], "uid=lorina,ou=people,dc=example,dc=org", "tweedledum"))[0] == 49
-    edith = "uid=edith,ou=people,dc=example,dc=org"
-    assert result_of(bind(directories["ldap"], edith, "tweedledee"))[0] == 49  # pwdEndTime 2020
-    clock.set(datetime(2019, 6, 1, tzinfo=timezone.utc).timestamp())
+def test_locked_and_expired_accounts_get_a_bare_49_even_with_the_right_password_and_expiry_follows_the_clock(
+        directories, clock):
+    lorina, edith = "uid=lorina,ou=people,dc=example,dc=org", "uid=edith,ou=people,dc=example,dc=org"
+    assert result_of(bind(directories["ldap"], lorina, "tweedledum")) == (49, "")
+    assert result_of(bind(directories["ldap"], edith, "tweedledee")) == (49, "")  # changed 2020, pwdMaxAge 1 year
+    clock.set(datetime(2020, 6, 1, tzinfo=timezone.utc).timestamp())
     assert bind(directories["ldap"], edith, "tweedledee").bound
+    assert not bind(directories["ldap"], lorina, "tweedledum").bound  # 000001010000Z: until an administrator acts
+
+
+def test_a_lockout_ends_after_the_policys_duration_on_the_directorys_clock(tmp_path, clock):
+    ldif = (Path(tree.__file__).with_name("fixtures") / "ldap.ldif").read_text()
+    ldif = ldif.replace("pwdLockout: TRUE", "pwdLockout: TRUE\npwdLockoutDuration: 600")
+    ldif = ldif.replace("pwdAccountLockedTime: 000001010000Z", "pwdAccountLockedTime: 20300101000000Z")
+    (tmp_path / "tree.ldif").write_text(ldif)
+    timed = create_directory("ldap", tmp_path / "tree.ldif", clock=clock)
+    fleet = Fleet()
+    fleet.add_twisted("ldap", lambda urls: timed.server_factory(), scheme="ldap")
+    with fleet:
+        lorina = "uid=lorina,ou=people,dc=example,dc=org"
+        clock.set(datetime(2030, 1, 1, 0, 9, tzinfo=timezone.utc).timestamp())
+        assert result_of(bind(fleet.urls["ldap"], lorina, "tweedledum"))[0] == 49
+        clock.advance(60)
+        assert bind(fleet.urls["ldap"], lorina, "tweedledum").bound
 
 
 # -- searches --------------------------------------------------------------------------
 
-def test_no_search_before_a_bind_but_the_root_dse(directories):
+def test_no_search_before_a_bind_and_on_ldap_not_even_of_the_root_dse(directories):
     connection = Connection(server(directories["ldap"]))
     connection.open()
-    assert not connection.search(BASE, "(uid=*)")
-    assert result_of(connection) == (48, "authentication required")
-    assert connection.search("", "(objectClass=*)", search_scope="BASE", attributes=["*"])
+    for base, scope in ((BASE, "SUBTREE"), ("", "BASE")):
+        assert not connection.search(base, "(objectClass=*)", search_scope=scope)
+        assert result_of(connection) == (53, "authentication required")  # slapd's "require authc"
+    connection.rebind(*SERVICE)
+    assert connection.search("", "(objectClass=*)", search_scope="BASE", attributes=["*", "+"])
     root = connection.response[0]["raw_attributes"]
     assert root["namingContexts"] == [BASE.encode()] and root["supportedExtension"] == [b"1.3.6.1.4.1.1466.20037"]
+    assert root["supportedFeatures"] == [b"1.3.6.1.4.1.4203.1.5.1"]  # "+" (RFC 3673)
     ad = Connection(server(directories["ad"]))
     ad.open()
+    assert ad.search("", "(objectClass=*)", search_scope="BASE", attributes=["defaultNamingContext"])
     assert not ad.search(AD_BASE, "(objectClass=user)")
     assert ad.result["result"] == 1 and "000004DC" in ad.result["message"]
 
@@ -128,12 +150,28 @@ def test_passwords_are_never_returned_nor_searchable(directories):
     assert connection.search(BASE, "(uid=alice)", attributes=["*", "userPassword"])
     attributes = connection.response[0]["raw_attributes"]
     assert attributes["mail"] == [b"alice@example.org"] and not attributes.get("userPassword")
-    assert connection.entries[0].memberOf.values == ["cn=admins,ou=groups,dc=example,dc=org",
-                                      "cn=wonderland-staff,ou=groups,dc=example,dc=org"]
     assert not connection.search(BASE, "(userPassword=builder)") and not connection.entries
     assert not connection.search(BASE, "(|(uid=nobody)(userPassword=*))") and not connection.entries
     assert connection.compare(ALICE, "mail", "alice@example.org")
     assert not connection.compare(ALICE, "userPassword", "wonderland") and connection.result["result"] == 50
+
+
+def test_member_of_and_the_password_policy_state_are_operational_on_ldap_and_member_of_is_not_on_ad(directories):
+    connection = bind(directories["ldap"], *SERVICE)
+    groups = [b"cn=admins,ou=groups,dc=example,dc=org", b"cn=wonderland-staff,ou=groups,dc=example,dc=org"]
+    for asked, shown in ((["*"], set()), (["*", "memberOf"], {"memberOf"}), (["memberof"], {"memberOf"}),
+                         (["+"], {"memberOf", "pwdAccountLockedTime"}), (["1.1"], set())):
+        connection.search(BASE, "(|(uid=alice)(uid=lorina))", attributes=asked)
+        found = {name for item in connection.response for name in item["raw_attributes"]}
+        assert found & {"memberOf", "pwdAccountLockedTime"} == shown, asked
+        assert ("mail" in found) == ("*" in asked), asked
+    connection.search(BASE, "(uid=alice)", attributes=["memberOf"])
+    assert connection.response[0]["raw_attributes"]["memberOf"] == groups
+    connection.search(BASE, "(memberOf=cn=admins,ou=groups,dc=example,dc=org)", attributes=["uid"])
+    assert [item["raw_attributes"]["uid"] for item in connection.response] == [[b"alice"]]
+    ad = bind(directories["ad"], "alice@corp.example", "wonderland")
+    ad.search(AD_BASE, "(sAMAccountName=alice)", attributes=["*"])
+    assert b"CN=Domain Admins,CN=Users,DC=corp,DC=example" in ad.response[0]["raw_attributes"]["memberOf"]
 
 
 def test_an_escaped_filter_is_a_name_not_an_injection(directories):

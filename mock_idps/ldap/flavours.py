@@ -3,8 +3,9 @@
 Both refuse what ldaptor's defaults let through: an anonymous bind, a DN with no
 password (the unauthenticated bind of RFC 4513 5.1.2), a password with no DN, and any
 search before a successful bind. Password values are plaintext or ``{SSHA}``. Account
-states that depend on time (an ended account, an expired password) read the directory's
-clock, so a test moves them like any TTL.
+states that depend on time (a lockout, an expired password) read the directory's clock,
+so a test moves them like any TTL. Each flavour also says which attributes are
+operational (returned only when named, or for ``+``: RFC 3673, RFC 4511 4.5.1.8).
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from . import tree
 
 #: attributes no search returns and no filter or compare may test
 PASSWORD_ATTRIBUTES = frozenset({"userpassword", "unicodepwd"})
+#: the root DSE's feature for ``+`` (RFC 3673)
+ALL_OPERATIONAL_ATTRIBUTES = "1.3.6.1.4.1.4203.1.5.1"
 #: Windows FILETIME: 100 ns ticks since 1601-01-01
 _FILETIME_EPOCH_OFFSET = 11644473600
 _NEVER = (0, 9223372036854775807)
@@ -52,6 +55,10 @@ class Flavour:
 
     name = ""
     password_attribute = "userPassword"
+    #: attributes (lower-cased) a search returns only when asked for by name or with ``+``
+    operational: frozenset[str] = frozenset()
+    #: whether the root DSE may be read on a connection nobody bound on
+    root_dse_before_bind = True
 
     def __init__(self, root) -> None:
         self.root = root
@@ -63,7 +70,7 @@ class Flavour:
         if not password:
             raise ldaperrors.LDAPUnwillingToPerform("unauthenticated bind (DN with no password) disallowed")
         if not name:
-            raise self.invalid_credentials("bad password")
+            raise self.nameless_bind()
         entry = self.find(name)
         if entry is None:
             raise self.invalid_credentials("no such user")
@@ -79,6 +86,10 @@ class Flavour:
     def invalid_credentials(self, why: str) -> ldaperrors.LDAPException:
         return ldaperrors.LDAPInvalidCredentials()
 
+    def nameless_bind(self) -> ldaperrors.LDAPException:
+        """A password with no DN."""
+        return self.invalid_credentials("bad password")
+
     def search_refused(self) -> ldaperrors.LDAPException:
         """A search on a connection nobody bound on."""
         return ldaperrors.LDAPInappropriateAuthentication("authentication required")
@@ -88,21 +99,53 @@ class Flavour:
 
 
 class PlainLdap(Flavour):
-    """OpenLDAP with the ppolicy overlay: locked and ended accounts get the same 49 as a bad password."""
+    """OpenLDAP 2.5 as ``slapd.conf`` sets it up with ``disallow bind_anon``, ``require authc`` and the
+    ppolicy and memberof overlays (tests/peers/slapd holds that configuration, and tests hold the two
+    to the same answers). A locked account (``pwdAccountLockedTime``, for the policy's
+    ``pwdLockoutDuration``; ``000001010000Z`` or a duration of 0: until an administrator acts) and
+    an expired password (``pwdChangedTime`` older than the policy's ``pwdMaxAge``) get the same bare
+    49 as a wrong password; the policy is the entry's ``pwdPolicySubentry``, else the default one
+    (``ppolicy_default``), ``cn=default,ou=policies`` under the root. memberOf and the ppolicy
+    state are operational. A password with no DN is an anonymous bind, and nothing, not even the
+    root DSE, is read before a bind (``53 authentication required``)."""
 
     name = "ldap"
+    operational = frozenset({"memberof", "pwdaccountlockedtime", "pwdchangedtime", "pwdfailuretime",
+                             "pwdpolicysubentry", "pwdreset", "pwdgraceusetime", "pwdhistory"})
+    root_dse_before_bind = False
+    DEFAULT_POLICY = "cn=default,ou=policies"
+    PERMANENTLY_LOCKED = "000001010000Z"
 
     def check(self, entry, password: bytes, now: float) -> None:
-        if entry.get("pwdAccountLockedTime"):
+        policy = self._policy(entry)
+        if self._locked(entry, policy, now):
             raise self.invalid_credentials("account locked")
-        ends = _first(entry, "pwdEndTime")
-        if ends is not None and _generalized_time(ends) <= now:
-            raise self.invalid_credentials("account ended")
-        starts = _first(entry, "pwdStartTime")
-        if starts is not None and _generalized_time(starts) > now:
-            raise self.invalid_credentials("account not yet valid")
         if not password_matches(entry, self.password_attribute, password):
             raise self.invalid_credentials("bad password")
+        changed, max_age = _first(entry, "pwdChangedTime"), int(_first(policy, "pwdMaxAge", "0"))
+        if changed is not None and max_age and _generalized_time(changed) + max_age <= now:
+            raise self.invalid_credentials("password expired")
+
+    def _policy(self, entry):
+        named = _first(entry, "pwdPolicySubentry")
+        found = tree.lookup(self.root, named or f"{self.DEFAULT_POLICY},{self.root.dn.getText()}")
+        return found if found is not None else {}
+
+    def _locked(self, entry, policy, now: float) -> bool:
+        locked_at = _first(entry, "pwdAccountLockedTime")
+        if locked_at is None:
+            return False
+        duration = int(_first(policy, "pwdLockoutDuration", "0"))
+        return locked_at == self.PERMANENTLY_LOCKED or not duration or now < _generalized_time(locked_at) + duration
+
+    def nameless_bind(self) -> ldaperrors.LDAPException:
+        return ldaperrors.LDAPInappropriateAuthentication("anonymous bind disallowed")
+
+    def search_refused(self) -> ldaperrors.LDAPException:
+        return ldaperrors.LDAPUnwillingToPerform("authentication required")
+
+    def root_dse(self) -> list[tuple[str, list[str]]]:
+        return [("supportedFeatures", [ALL_OPERATIONAL_ATTRIBUTES])]
 
 
 class ActiveDirectory(Flavour):

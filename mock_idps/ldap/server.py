@@ -2,7 +2,8 @@
 
 Over ldaptor's ``LDAPServer`` it adds what real directories do and ldaptor does not:
 the flavour's bind rules, no search (or compare) before a bind, password attributes
-never returned nor tested, size and time limits, StartTLS, and a read-only tree. Every
+never returned nor tested, the flavour's operational attributes returned only when
+asked for, size and time limits, StartTLS, and a read-only tree. Every
 bind, search, compare and StartTLS is logged and may be struck by an armed fault.
 """
 from __future__ import annotations
@@ -89,10 +90,11 @@ class DirectoryProtocol(ldapserver.LDAPServer):
                            time_limit=min(limits) if limits else None)
 
     def _search(self, request, reply, log_entry: dict) -> Any:
-        if request.baseObject == b"" and request.scope == pureldap.LDAP_SCOPE_baseObject:
-            return self.getRootDSE(request, reply)
-        if self.boundUser is None:
+        root_dse = request.baseObject == b"" and request.scope == pureldap.LDAP_SCOPE_baseObject
+        if self.boundUser is None and not (root_dse and self.directory.flavour.root_dse_before_bind):
             raise self.directory.flavour.search_refused()
+        if root_dse:
+            return self.getRootDSE(request, reply)
         base = self._base(request.baseObject)
         if PASSWORD_ATTRIBUTES & _filter_attributes(request.filter):
             found: list = []  # a password is never a search criterion: nothing matches
@@ -105,8 +107,8 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         limits = [limit for limit in (request.sizeLimit, self.directory.size_limit) if limit]
         size_limit = min(limits) if limits else len(found)
         for entry in found[:size_limit]:
-            reply(pureldap.LDAPSearchResultEntry(objectName=entry.dn.getText(),
-                                                 attributes=_visible(entry, request.attributes, request.typesOnly)))
+            attributes = _visible(entry, request.attributes, request.typesOnly, self.directory.flavour.operational)
+            reply(pureldap.LDAPSearchResultEntry(objectName=entry.dn.getText(), attributes=attributes))
         log_entry["returned"] = min(len(found), size_limit)
         if len(found) > size_limit:
             raise ldaperrors.LDAPSizeLimitExceeded()
@@ -273,10 +275,16 @@ def _filter_attributes(search_filter: Any) -> set[str]:
     return set()
 
 
-def _visible(entry, requested: list, types_only: bool) -> list[tuple[str, list]]:
+def _visible(entry, requested: list, types_only: bool, operational: frozenset[str]) -> list[tuple[str, list]]:
     """The attributes a search returns: those asked for (``*`` or none: all user attributes;
-    ``1.1``: none), never a password."""
+    ``+``: all operational ones; ``1.1``: none), never a password."""
     wanted = {_text(name).lower() for name in requested}
-    everything = not wanted or "*" in wanted
+    every_user_attribute = not wanted or "*" in wanted
+
+    def shown(name: str) -> bool:
+        if name in PASSWORD_ATTRIBUTES:
+            return False
+        return name in wanted or ("+" in wanted if name in operational else every_user_attribute)
+
     return [(_text(name), [] if types_only else list(values)) for name, values in entry.items()
-            if _text(name).lower() not in PASSWORD_ATTRIBUTES and (everything or _text(name).lower() in wanted)]
+            if shown(_text(name).lower())]

@@ -2,7 +2,8 @@
 
 Group membership is kept where real directories keep it, in the groups' ``member``;
 ``memberOf`` on each member is derived once at load time (as Active Directory's back
-links and OpenLDAP's memberof overlay present it).
+links and OpenLDAP's memberof overlay present it; the flavour says whether a ``*``
+search returns it).
 """
 from __future__ import annotations
 
