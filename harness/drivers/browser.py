@@ -18,8 +18,23 @@ from ..recording import Recorder
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 10_000
-#: a page that posts its own form on load (SAML's HTTP-POST binding) is a hop, not a landing
-_AUTOPOSTS = "() => /submit\\(\\)/.test(document.body ? document.body.getAttribute('onload') || '' : '')"
+#: a page that posts a form by itself (SAML's HTTP-POST binding) is a hop, not a landing: its body's
+#: onload submits, or it holds a form of hidden fields only (nothing a person fills) and a script or
+#: a noscript button to post it (``pages`` in the HTTP driver says the same for its own reading)
+_AUTOPOSTS = """() => {
+  if (!document.body) return false;
+  if (/submit\\(\\)/.test(document.body.getAttribute('onload') || '')) return true;
+  if (!document.querySelector('script, noscript')) return false;
+  return [...document.forms].some(form => {
+    const controls = [...form.elements].filter(e => ['INPUT', 'SELECT', 'TEXTAREA', 'BUTTON'].includes(e.tagName));
+    return controls.length > 0 && controls.every(e => e.tagName === 'INPUT' && e.type === 'hidden');
+  });
+}"""
+#: the page's forms, for a message that says why it could not be got past
+_FORMS = """() => [...document.forms].map((form, i) => `#${i + 1} <form${form.id ? ' id=' + form.id : ''}` +
+  `${form.getAttribute('name') ? ' name=' + form.getAttribute('name') : ''} action=${form.getAttribute('action') || '(this page)'}` +
+  ` method=${(form.getAttribute('method') || 'get').toLowerCase()}> fields: ` +
+  ([...form.elements].map(e => e.name).filter(Boolean).join(', ') || 'none')).join('; ') || 'no form'"""
 MAX_AUTOPOSTS = 5
 
 
@@ -75,17 +90,39 @@ class BrowserDriver:
             raise StepFailed(f"browser could not open {url}: {exc.message.splitlines()[0]}") from None
         return self._landing()
 
-    def submit_form(self, fields: dict[str, str], submit: str, untick: tuple[str, ...] = ()) -> Landing:
+    def submit_form(self, fields: dict[str, str], submit: str, untick: tuple[str, ...] = (),
+                    form: str | None = None) -> Landing:
+        """Fill the form the recipe means (its ``form`` selector's, else the one holding ``fields``)
+        and press its ``submit`` control."""
         try:
+            scope = self._form(fields, submit, form)
             for name, value in fields.items():
-                self.page.fill(f"[name='{name}']", value)
+                scope.locator(f"[name='{name}']").first.fill(value)
             for name in untick:
-                self.page.uncheck(f"[name='{name}']")
+                scope.locator(f"[name='{name}']").first.uncheck()
+            button = scope.locator(submit)
+            if not button.count():
+                raise StepFailed(f"cannot get past the page at {self.page.url}: the form has no submit control "
+                                 f"{submit!r}; forms seen: {self._forms_seen()}")
             with self.page.expect_navigation():
-                self.page.click(submit)
+                button.first.click()
         except PlaywrightError as exc:
             raise StepFailed(f"on {self.page.url}: {exc.message.splitlines()[0]}") from None
         return self._landing()
+
+    def _form(self, fields: dict[str, str], submit: str, selector: str | None):
+        """The locator the recipe's fields and button are looked for in."""
+        if selector:
+            scope, why = self.page.locator(selector), f"no form matches the recipe's form selector {selector!r}"
+        elif fields:
+            scope = self.page.locator("form" + "".join(f":has([name='{name}'])" for name in fields))
+            why = f"no form has the fields {', '.join(fields)}"
+        else:
+            return self.page
+        if not scope.count():
+            raise StepFailed(f"cannot get past the page at {self.page.url}: {why}; forms seen: "
+                             f"{self.page.evaluate(_FORMS)}")
+        return scope.first
 
     def has_field(self, name: str) -> bool:
         return self.page.locator(f"[name='{name}']").count() > 0
@@ -129,7 +166,15 @@ class BrowserDriver:
             try:  # however slow the next hop (a loaded machine), wait for it rather than look again at once
                 self.page.wait_for_url(lambda now: now != url)
             except PlaywrightError as exc:
-                raise StepFailed(f"on {self.page.url}: {exc.message.splitlines()[0]}") from None
+                forms = self._forms_seen()
+                raise StepFailed(f"the page at {url} looked as if it posts itself onward but stayed "
+                                 f"({exc.message.splitlines()[0]}); forms seen: {forms}") from None
+
+    def _forms_seen(self) -> str:
+        try:
+            return self.page.evaluate(_FORMS)
+        except PlaywrightError:
+            return "(the page could not be read)"
 
     def _landing(self) -> Landing:
         self._past_autoposts()

@@ -1,7 +1,9 @@
 """``login``: complete the login page the flow stopped at, with the service's login recipe.
 
-When the flow already reached the app (an IdP session logged the user in), there is
-nothing to complete; ``expect: {landed: page}`` before it insists on a page.
+The recipe's fields are filled in the form its ``form`` selector names, or else in the form
+that holds them (a real IdP's page may carry several); a page that posts itself onward is
+the driver's to pass. When the flow already reached the app (an IdP session logged the
+user in), there is nothing to complete; ``expect: {landed: page}`` before it insists on a page.
 
 A permissions screen after the login (Facebook's: what the app may read) is accepted as it
 comes, unless the step ``decline``s some permissions (unticks them) or ``cancel``s; both
@@ -9,9 +11,12 @@ need the screen to come, as the recipe's ``permissions`` describes it.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import pyotp
 
 from ..context import Authenticator, RunContext, StepFailed
+from ..target import Service
 from . import Step
 from .authorize import capture_landing
 
@@ -31,6 +36,10 @@ class Login(Step):
         "not": {"required": ["decline", "cancel"]},
     }
 
+    @classmethod
+    def reaches_upstream(cls, args: dict[str, Any], service: Service) -> bool:
+        return True  # a login (or a live IdP session) makes the identity provider issue anew
+
     def run(self, ctx: RunContext) -> None:
         if ctx.landing is None:
             raise StepFailed("login: there is no login page to complete (authorize first)")
@@ -44,7 +53,8 @@ class Login(Step):
         if recipe is None:
             raise StepFailed(f"login: the target gives no login recipe for service '{ctx.service.id}'")
         username, password = ctx.credentials(ctx.render(self.args))
-        ctx.landing = ctx.driver.submit_form({recipe.username: username, recipe.password: password}, recipe.submit)
+        ctx.landing = ctx.driver.submit_form({recipe.username: username, recipe.password: password}, recipe.submit,
+                                             form=recipe.form)
         if recipe.totp_code and not ctx.landing.at_app and ctx.driver.has_field(recipe.totp_code):
             ctx.landing = self._second_step(ctx, recipe, username)
         screen = recipe.permissions
