@@ -1,14 +1,21 @@
 """The MIC's SAML assertion consumer, beyond what the scenarios drive: a Response posted
-twice, an IdP-initiated one, garbage, and a service whose certificate is not one."""
+twice, an IdP-initiated one, garbage, a service whose certificate is not one; and what
+SAML 2.0 allows an IdP to leave out (taken) or forbids (refused)."""
 import base64
 import re
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2
 import pytest
+from lxml import etree
 
 import mic_reference
+from mic_reference.connectors import saml_response as rules
 from mic_reference.connectors.capabilities import ConnectorError, SamlLogin
+from mock_idps.saml import responses
+from mock_idps.saml.idp import security_context
+from plumbing.xmldsig import BindingBackend, generate_identity
 
 
 def _form(html: str) -> tuple[str, dict[str, str]]:
@@ -71,3 +78,72 @@ def test_a_service_without_a_usable_certificate_says_so():
     assert isinstance(connector, SamlLogin)
     with pytest.raises(ConnectorError, match="not an X.509 certificate"):
         connector.complete_post({"SAMLResponse": "x"}, "e", "http://a", "r", 0.0, lambda key, until: True)
+
+
+ACS, SP, IDP, REQUEST = ("http://mic.test/v3/saml/assertion", "http://mic.test/kinvey-mobile-identity-connect",
+                         "http://idp.test/saml/metadata", "_request-1")
+EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+
+
+class _EditedThenSigned:
+    """The IdP's security context, with ``edit`` applied to the Response before its first signature."""
+
+    def __init__(self, security, edit) -> None:
+        self.security, self.edit = security, edit
+
+    def sign_statement(self, xml, node_name, key_file, node_id):
+        xml, self.edit = (self.edit or (lambda text: text))(xml), None
+        return self.security.sign_statement(xml, node_name, key_file=key_file, node_id=node_id)
+
+
+def _without(local: str, parent: str):
+    """An edit that removes the Response's (or its assertion's) ``local`` child."""
+    def edit(xml: str) -> str:
+        root = etree.fromstring(xml.encode())
+        holder = root if parent == "Response" else root.find(f"{{{rules.SAML}}}Assertion")
+        holder.remove(holder.find(f"{{{rules.SAML}}}{local}"))
+        return etree.tostring(root).decode()
+    return edit
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory):
+    return generate_identity(tmp_path_factory.mktemp("idp"), "idp", "test IdP")
+
+
+def _read(signer, *, sign_response=False, destination=ACS, edit=None):
+    """A Response as an IdP signs it (the assertion always), read by the MIC's rules."""
+    now = time.time()
+    draft = responses.Draft(issuer=IDP, destination=destination, recipient=ACS, audience=SP, in_response_to=REQUEST,
+                            name_id="alice@example.com", name_id_format=EMAIL, attributes={"email": ["alice@example.com"]},
+                            issue_instant=now, not_before=now, not_on_or_after=now + 300, signer=signer,
+                            sign_response=sign_response)
+    xml = responses.sign(draft, _EditedThenSigned(security_context("binding", signer), edit))
+    backend = BindingBackend()
+
+    def verify(document, node_name, node_id):
+        if not backend.validate_signature(document, signer.cert_file, "pem", node_name, node_id):
+            raise ValueError("signature")
+
+    return rules.read(base64.b64encode(xml.encode()).decode(), rules.ExpectedResponse(
+        idp_entity_id=IDP, sp_entity_id=SP, name_id_format=EMAIL, now=now, skew=30, verify=verify, acs_url=ACS,
+        request_id=REQUEST))
+
+
+@pytest.mark.parametrize("sign_response, destination, edit", [
+    (False, None, None),  # Destination is optional on an unsigned Response (SAML 2.0 Bindings 3.5.5.2)
+    (False, ACS, _without("Issuer", "Response")),  # so is its Issuer (Core 3.2.2)
+    (True, ACS, None)], ids=["unsigned-without-destination", "unsigned-without-issuer", "both-signed"])
+def test_what_saml_allows_is_taken(signer, sign_response, destination, edit):
+    assert _read(signer, sign_response=sign_response, destination=destination, edit=edit).name_id == "alice@example.com"
+
+
+@pytest.mark.parametrize("sign_response, destination, edit, said", [
+    (True, None, None, "the signed response names no Destination"),
+    (True, ACS, _without("Issuer", "Response"), "the response's issuer is not the configured identity provider"),
+    (False, ACS, _without("AuthnStatement", "Assertion"), "the assertion has no AuthnStatement"),
+], ids=["signed-without-destination", "signed-without-issuer", "no-authn-statement"])
+def test_what_saml_forbids_is_refused(signer, sign_response, destination, edit, said):
+    with pytest.raises(ConnectorError) as refused:
+        _read(signer, sign_response=sign_response, destination=destination, edit=edit)
+    assert refused.value.error == "access_denied" and said in refused.value.description

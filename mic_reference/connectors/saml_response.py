@@ -4,9 +4,10 @@ In the order an attacker's document meets them: no DTD or entity (refused before
 parser sees the bytes); well-formed; a Response with status Success; every signature
 enveloped by the element it references, and no ID used twice (signature wrapping);
 exactly one assertion, a child of the Response, and it is the one that is signed (or
-the Response around it is), with the configured certificate; then Issuer, Destination,
-InResponseTo, Recipient, the validity window against the clock, the Audience, a NameID
-of one plain text node in the configured format, and an assertion ID never seen
+the Response around it is), with the configured certificate; then Issuer (on a signed
+Response too), Destination (where said; a signed Response must), InResponseTo,
+Recipient, an AuthnStatement, the validity window against the clock, the Audience, a
+NameID of one plain text node in the configured format, and an assertion ID never seen
 before. Each refusal says which rule (SAML 2.0 Core and Profiles, 4.1.4.3 and 4.1.4.2).
 
 A bare assertion (what OAuth WRAP hands out as its access token, ``read_assertion``)
@@ -90,9 +91,14 @@ def read(encoded: str, expected: ExpectedResponse) -> Assertion:
                      debug=f"SAML status {None if status is None else status.get('Value')}")
     _check_signature_placement(root)
     assertion = _the_signed_assertion(root, raw, expected)
-    _check_issuer(root, "response", expected, optional=True)  # optional on the Response (Core 3.2.2)
+    signed = root.find(_q(DSIG_NS, "Signature")) is not None
+    # optional on the Response (Core 3.2.2), unless it is signed (Profiles 4.1.4.2)
+    _check_issuer(root, "response", expected, optional=not signed)
     _check_issuer(assertion, "assertion", expected)
-    _check_addressing(root, assertion, expected)
+    _check_addressing(root, assertion, expected, signed)
+    if assertion.find(_q(SAML, "AuthnStatement")) is None:
+        raise refuse("the assertion has no AuthnStatement: it does not say the user signed in "
+                     "(SAML 2.0 Profiles 4.1.4.2)")
     return _believed(assertion, expected)
 
 
@@ -234,10 +240,16 @@ def _bearer_confirmation(assertion: etree._Element) -> etree._Element:
     return data
 
 
-def _check_addressing(root: etree._Element, assertion: etree._Element, expected: ExpectedResponse) -> None:
-    if root.get("Destination") != expected.acs_url:
+def _check_addressing(root: etree._Element, assertion: etree._Element, expected: ExpectedResponse,
+                      signed: bool) -> None:
+    """Destination: where said, this MIC's assertion consumer; a signed Response must say it
+    (Bindings 3.5.5.2), an unsigned one may not. Then InResponseTo and the bearer Recipient."""
+    destination = root.get("Destination")
+    if destination is None and signed:
+        raise refuse("the signed response names no Destination (SAML 2.0 Bindings 3.5.5.2)")
+    if destination is not None and destination != expected.acs_url:
         raise refuse("the response's Destination is not this MIC's assertion consumer",
-                     debug=f"Destination {root.get('Destination')!r}")
+                     debug=f"Destination {destination!r}")
     if root.get("InResponseTo") is None:
         raise refuse("the response answers no AuthnRequest of this MIC (no InResponseTo): "
                      "unsolicited, IdP-initiated responses are refused")
