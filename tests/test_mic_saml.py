@@ -3,7 +3,10 @@ twice, an IdP-initiated one, garbage, a service whose certificate is not one; an
 SAML 2.0 allows an IdP to leave out (taken) or forbids (refused)."""
 import base64
 import re
+import textwrap
 import time
+from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2
@@ -13,9 +16,10 @@ from lxml import etree
 import mic_reference
 from mic_reference.connectors import saml_response as rules
 from mic_reference.connectors.capabilities import ConnectorError, SamlLogin
+from mic_reference.connectors.saml import AssertionChecks
 from mock_idps.saml import responses
 from mock_idps.saml.idp import security_context
-from plumbing.xmldsig import BindingBackend, generate_identity
+from plumbing.xmldsig import generate_identity
 
 
 def _form(html: str) -> tuple[str, dict[str, str]]:
@@ -111,7 +115,13 @@ def signer(tmp_path_factory):
     return generate_identity(tmp_path_factory.mktemp("idp"), "idp", "test IdP")
 
 
-def _read(signer, *, sign_response=False, destination=ACS, edit=None):
+def _checks(certificate: str) -> AssertionChecks:
+    """What a SAML service of the MIC checks, configured with this IdP certificate."""
+    options = {"idpCertificate": certificate, "idpEntityId": IDP, "nameIdFormat": EMAIL}
+    return AssertionChecks(SimpleNamespace(provider=SimpleNamespace(options=options, remote_service=IDP)))
+
+
+def _read(signer, *, sign_response=False, destination=ACS, edit=None, certificate=None):
     """A Response as an IdP signs it (the assertion always), read by the MIC's rules."""
     now = time.time()
     draft = responses.Draft(issuer=IDP, destination=destination, recipient=ACS, audience=SP, in_response_to=REQUEST,
@@ -119,15 +129,23 @@ def _read(signer, *, sign_response=False, destination=ACS, edit=None):
                             issue_instant=now, not_before=now, not_on_or_after=now + 300, signer=signer,
                             sign_response=sign_response)
     xml = responses.sign(draft, _EditedThenSigned(security_context("binding", signer), edit))
-    backend = BindingBackend()
+    expected = _checks(certificate or signer.cert_base64).expected(SP, now)
+    return rules.read(base64.b64encode(xml.encode()).decode(),
+                      rules.ExpectedResponse(**vars(expected), acs_url=ACS, request_id=REQUEST))
 
-    def verify(document, node_name, node_id):
-        if not backend.validate_signature(document, signer.cert_file, "pem", node_name, node_id):
-            raise ValueError("signature")
 
-    return rules.read(base64.b64encode(xml.encode()).decode(), rules.ExpectedResponse(
-        idp_entity_id=IDP, sp_entity_id=SP, name_id_format=EMAIL, now=now, skew=30, verify=verify, acs_url=ACS,
-        request_id=REQUEST))
+@pytest.mark.parametrize("form", ["pem", "pem-on-one-line", "base64-der", "base64-der-wrapped"])
+def test_the_idp_certificate_is_pem_or_base64_der(signer, form):
+    pem = Path(signer.cert_file).read_text()
+    given = {"pem": pem, "pem-on-one-line": " ".join(pem.split()), "base64-der": signer.cert_base64,
+             "base64-der-wrapped": "\r\n".join(textwrap.wrap(signer.cert_base64, 76))}[form]
+    assert _read(signer, certificate=given).name_id == "alice@example.com"
+
+
+def test_an_assertion_signed_by_another_key_is_refused(signer, tmp_path):
+    other = generate_identity(tmp_path, "other", "not the IdP")
+    with pytest.raises(ConnectorError, match="signature does not verify with the configured IdP certificate"):
+        _read(signer, certificate=other.cert_base64)
 
 
 @pytest.mark.parametrize("sign_response, destination, edit", [

@@ -66,9 +66,10 @@ _SHARED_BACKEND = BindingBackend()  # one key cache for every SAML service of th
 
 
 def _pem(certificate: str) -> str:
-    if "-----BEGIN CERTIFICATE-----" in certificate:
-        return certificate.strip() + "\n"
-    body = "".join(certificate.split())
+    """PEM, as xmlsec reads it, from PEM or the Base64 of the DER (as metadata's X509Certificate
+    carries it), whatever their line breaks: a PEM pasted into one line of a console field too."""
+    body = certificate.replace("-----BEGIN CERTIFICATE-----", "").replace("-----END CERTIFICATE-----", "")
+    body = "".join(body.split())
     lines = [body[i:i + 64] for i in range(0, len(body), 64)]
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
 
