@@ -68,11 +68,11 @@ def test_every_forgery_is_refused_with_the_check_it_failed(idp, connector, clock
     assert reason in refused.value.debug.lower(), refused.value.debug
 
 
-def test_a_replayed_id_token_of_another_login_is_refused(idp, connector, clock):
+def test_a_code_of_another_login_is_refused_by_its_pkce_verifier(idp, connector, clock):
     params = callback(idp, connector, state="login-one")
     with pytest.raises(ConnectorError, match="refused") as refused:
         connector.complete({**params, "state": "login-two"}, CALLBACK, clock.now())
-    assert "nonce" in refused.value.debug
+    assert refused.value.error == "invalid_grant" and "invalid_grant" in refused.value.debug
 
 
 def test_a_rotated_key_is_fetched_and_the_issuers_clock_is_the_mics(idp, connector, clock):
@@ -96,7 +96,9 @@ def discovering(idp, **options):
 def test_the_issuer_alone_is_enough_and_offline_access_asks_for_consent(idp, clock):
     connector = discovering(idp)
     url = connector.login_url(CALLBACK, "st-1")
-    assert url.startswith(f"{IDP}/authorize?") and parse_qs(urlsplit(url).query)["prompt"] == ["consent"]
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith(f"{IDP}/authorize?") and query["prompt"] == ["consent"]
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43  # RFC 7636 4.2
     identity = connector.complete(callback(idp, connector), CALLBACK, clock.now())
     assert identity.user_id == "u-alice" and identity.upstream_token["refresh_token"]  # OpenID Connect Core 11
     assert connector.refresh(identity, clock.now()).upstream_token["access_token"]

@@ -3,8 +3,9 @@ the openid-provider scenarios check a provider, the mock or any other named by a
 
 The cell's service names the provider (``provider: {issuer, client_id, client_secret}``);
 its endpoints come from its discovery document. ``op_authorize`` sends the browser (or its
-HTTP stand-in) with PKCE and a nonce when asked and captures what comes back to the
-redirect URI (``code``, ``id_token``, ``access_token``, ``state``, ``error``); ``op_token``
+HTTP stand-in) with a nonce when asked and PKCE whenever a code is asked for (S256 unless
+``pkce`` names the method: RFC 9700 2.1.1 has careful clients use it, and providers such as
+oidc-provider require it), and captures what comes back to the redirect URI (``code``, ``id_token``, ``access_token``, ``state``, ``error``); ``op_token``
 redeems or refreshes; ``op_userinfo`` reads the user's claims; ``op_id_token`` checks an
 id_token as a careful relying party would: signature against the JWKS, ``iss``, ``aud``,
 ``exp``/``iat`` on the target's clock, ``nonce``, ``at_hash`` and ``c_hash``.
@@ -92,12 +93,14 @@ class OpAuthorize(Step):
                  "redirect_uri": args.get("redirect_uri", ctx.target.redirect_uri),
                  "scope": args.get("scope", f"openid {op.scope}")}
         query |= {k: args[k] for k in ("state", "nonce") if k in args}
-        if "pkce" in args:
+        ctx.vars.pop("code_verifier", None)
+        if "pkce" in args or "code" in query["response_type"].split():
+            method = args.get("pkce", "S256")
             verifier = secrets.token_urlsafe(48)
             ctx.vars["code_verifier"] = verifier
-            challenge = verifier if args["pkce"] == "plain" else base64.urlsafe_b64encode(
+            challenge = verifier if method == "plain" else base64.urlsafe_b64encode(
                 hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-            query |= {"code_challenge": challenge, "code_challenge_method": args["pkce"]}
+            query |= {"code_challenge": challenge, "code_challenge_method": method}
         query |= args.get("params", {})
         ctx.landing = ctx.driver.open(f"{endpoint(ctx, 'authorization_endpoint')}?{urlencode(query)}")
         capture_landing(ctx)

@@ -74,15 +74,17 @@ class OAuth2Upstream(UpstreamRefresh):
         # RFC 6749 6: the upstream may keep the old refresh token by not sending a new one.
         return replace(identity, upstream_token={"refresh_token": refresh_token, **token})
 
-    def _redeem(self, params: Mapping[str, str], callback_url: str) -> dict[str, Any]:
-        """The upstream's tokens for the code its callback carries, or its refusal as a ConnectorError."""
+    def _redeem(self, params: Mapping[str, str], callback_url: str, **extra: str) -> dict[str, Any]:
+        """The upstream's tokens for the code its callback carries (``extra``: more of the token request,
+        such as a PKCE verifier), or its refusal as a ConnectorError."""
         if "error" in params:
             error = "access_denied" if params["error"] == "access_denied" else "server_error"
             raise ConnectorError(error, "the identity provider did not log the user in",
                                  debug=f"upstream {params['error']}: {params.get('error_description', '')}")
         if not params.get("code"):
             raise ConnectorError("server_error", "the identity provider came back without a code")
-        return self._fetch_token(grant_type="authorization_code", code=params["code"], redirect_uri=callback_url)
+        return self._fetch_token(grant_type="authorization_code", code=params["code"], redirect_uri=callback_url,
+                                 **extra)
 
     def _fetch_token(self, **params: Any) -> dict[str, Any]:
         try:

@@ -5,6 +5,8 @@ authorization and token endpoints and the JWKS. ``options.grantEndpoint`` (autho
 and ``provider.remoteService`` (token), when given, win over discovery. Asking for
 ``offline_access`` sends ``prompt=consent``, without which OpenID Connect Core 11 has the
 provider drop that scope (and no refresh token comes); ``options.prompt`` says otherwise.
+With a client secret, every login also sends a PKCE challenge (S256, RFC 7636), as
+providers such as oidc-provider require of every client by default (RFC 9700 2.1.1).
 The browser comes back to ``/oidc/redirect``. The id_token is checked before anything is believed: its signature
 against the issuer's JWKS (fetched again once when it names a key not seen yet, as after
 a rotation), ``iss``, ``aud``, ``exp``, ``iat`` on the MIC's clock, the ``nonce`` this
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import threading
 from typing import Any, Mapping
 
@@ -72,6 +75,17 @@ def build(service: AuthService, transport: httpx2.BaseTransport) -> "OpenIDConne
     return OpenIDConnectLogin(service, transport)
 
 
+def verifier_for(state: str, client_secret: str) -> str:
+    """The PKCE code verifier of a login: keyed by the client secret, so one who sees the state
+    and the code in the redirect still cannot make it (RFC 7636 7.1), with nothing kept."""
+    digest = hmac.new(client_secret.encode(), f"pkce {state}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
 def nonce_for(state: str) -> str:
     """The nonce of a login: a hash of its state (the MIC's secret reference to the pending
     login), so the id_token is bound to this login without keeping anything more."""
@@ -88,6 +102,7 @@ class OpenIDConnectLogin(OAuth2Upstream, RedirectLogin):
         super().__init__(service, transport, " ".join(["openid", *(s for s in scope if s != "openid")]))
         self.issuer = options["issuerId"].rstrip("/")
         self.client_id = options["clientId"]
+        self.client_secret = options.get("clientSecret")
         self.prompt = options.get("prompt", "consent" if "offline_access" in scope else None)
         self._discovery: dict[str, Any] | None = None
         self._keys: KeySet | None = None
@@ -104,13 +119,17 @@ class OpenIDConnectLogin(OAuth2Upstream, RedirectLogin):
 
     def login_url(self, callback_url: str, state: str) -> str:
         extra = {"prompt": self.prompt} if self.prompt else {}
+        if self.client_secret:
+            extra |= {"code_challenge": _s256(verifier_for(state, self.client_secret)),
+                      "code_challenge_method": "S256"}
         url, _ = self.client.create_authorization_url(self._endpoint("authorization_endpoint"),
                                                       redirect_uri=callback_url, state=state,
                                                       nonce=nonce_for(state), **extra)
         return url
 
     def complete(self, params: Mapping[str, str], callback_url: str, now: float) -> Identity:
-        token = self._redeem(params, callback_url)
+        pkce = {"code_verifier": verifier_for(params.get("state", ""), self.client_secret)} if self.client_secret else {}
+        token = self._redeem(params, callback_url, **pkce)
         claims = self._checked(token, now, nonce=nonce_for(params.get("state", "")))
         return Identity(user_id=str(claims["sub"]), upstream_token=token,
                         attributes={k: v for k, v in claims.items() if k not in TOKEN_CLAIMS})

@@ -24,7 +24,8 @@ const verifier = client.randomPKCECodeVerifier();
 const nonce = client.randomNonce();
 const state = client.randomState();
 const url = client.buildAuthorizationUrl(config, {
-  redirect_uri: REDIRECT_URI, scope: 'openid email profile offline_access', nonce, state,
+  // OpenID Connect Core 11: offline_access (a refresh token) only with prompt=consent
+  redirect_uri: REDIRECT_URI, scope: 'openid email profile offline_access', prompt: 'consent', nonce, state,
   code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
 });
 const tokens = await client.authorizationCodeGrant(config, await logIn(url),

@@ -149,8 +149,6 @@ server.listen(Number(args.port), '127.0.0.1', () => {
       revocation: { enabled: true },
       userinfo: { enabled: true },
     },
-    // RFC 9700 2.1.1: PKCE is a MUST for public clients; the confidential ones have a nonce and a secret
-    pkce: { methods: ['S256'], required: (ctx, client) => client.clientAuthMethod === 'none' },
     ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, RefreshToken: 30 * 24 * 3600,
            Interaction: 600, Session: 8 * 3600, Grant: 30 * 24 * 3600 },
   });
