@@ -148,6 +148,9 @@ def test_filters_and_dns_reach_the_directory_escaped(searching, direct, director
     refusal(direct, "alice,ou=people,dc=example,dc=org", "wonderland")
     assert log(directories, "ldap-control", "/bind")[-1]["body"]["name"] == \
         r"uid=alice\,ou\=people\,dc\=example\,dc\=org,ou=people,dc=example,dc=org"
+    refusal(direct, "\x00alice ", "wonderland")
+    assert log(directories, "ldap-control", "/bind")[-1]["body"]["name"] == \
+        r"uid=\00alice\ ,ou=people,dc=example,dc=org"  # RFC 4514 2.4: NUL as \00
 
 
 def test_active_directory_names_ids_and_groups(active):

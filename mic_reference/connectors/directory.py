@@ -138,7 +138,7 @@ class DirectoryLogin(PasswordLogin):
 
     def refusal(self, result: dict[str, Any]) -> ConnectorError:
         """What a failed bind means to the app."""
-        if result.get("result") == 49:
+        if result.get("result") in (34, 49):  # 34: the name typed makes no DN (slapd answers so)
             return ConnectorError("invalid_grant", BAD_CREDENTIALS, debug="the directory refused the credentials")
         return self.failure(result)
 

@@ -53,7 +53,7 @@ class LdapLogin(DirectoryLogin):
 
     def authenticate(self, connection: Connection, username: str, password: str) -> dict[str, Any]:
         if self.service_account is None:
-            dn = f"{self.login_attribute}={escape_rdn(username)},{self.base_dn}"
+            dn = f"{self.login_attribute}={_rdn_value(username)},{self.base_dn}"
             self.bind(connection, dn, password)
             entry = self.read_entry(connection, dn, f"(&(objectClass={self.object_class}){self.user_filter})")
         else:
@@ -75,3 +75,8 @@ class LdapLogin(DirectoryLogin):
             # the MIC's own credentials, not the user's: a misconfiguration
             raise ConnectorError("server_error", "the directory could not check the login",
                                  debug="the directory refused the service account (bindDN)") from None
+
+
+def _rdn_value(name: str) -> str:
+    """``name`` as an RDN value (RFC 4514 2.4); ldap3 leaves a NUL as a backslash and the NUL, not ``\\00``."""
+    return escape_rdn(name).replace("\\\x00", "\\00")
