@@ -96,7 +96,19 @@ def test_anonymous_and_passwordless_binds_are_refused(directories):
     name_only = _ldapsearch(directories["ldap"], "-D", ALICE, "-w", "", "-b", BASE, "(uid=alice)")
     assert name_only.returncode == 53 and "unauthenticated bind" in name_only.stderr  # RFC 4513 5.1.2
     password_only = _ldapsearch(directories["ldap"], "-D", "", "-w", "wonderland", "-b", BASE, "(uid=alice)")
-    assert password_only.returncode == 48 and "anonymous bind disallowed" in password_only.stderr  # as slapd
+    assert password_only.returncode == 49
+
+
+def test_a_bind_name_that_is_no_dn_is_invalid_dn_syntax_on_ldap(directories):
+    for name in ("not a dn", "uid=,ou=people,dc=example,dc=org", "uid=a\x00b,ou=people,dc=example,dc=org",
+                 "uid=a;b,ou=people,dc=example,dc=org"):
+        assert result_of(bind(directories["ldap"], name, "wonderland")) == (34, "invalid DN"), name
+    assert result_of(bind(directories["ldap"], r"uid=\2a\29\28uid=\2a,ou=people,dc=example,dc=org", "x"))[0] == 49
+
+
+def test_who_am_i_names_the_bound_user_as_each_directory_does(directories):
+    assert bind(directories["ldap"], ALICE, "wonderland").extend.standard.who_am_i() == f"dn:{ALICE}"
+    assert bind(directories["ad"], "alice@corp.example", "wonderland").extend.standard.who_am_i() == "u:CORP\\alice"
 
 
 def test_locked_and_expired_accounts_get_a_bare_49_even_with_the_right_password_and_expiry_follows_the_clock(
@@ -136,7 +148,8 @@ def test_no_search_before_a_bind_and_on_ldap_not_even_of_the_root_dse(directorie
     connection.rebind(*SERVICE)
     assert connection.search("", "(objectClass=*)", search_scope="BASE", attributes=["*", "+"])
     root = connection.response[0]["raw_attributes"]
-    assert root["namingContexts"] == [BASE.encode()] and root["supportedExtension"] == [b"1.3.6.1.4.1.1466.20037"]
+    assert root["namingContexts"] == [BASE.encode()]
+    assert root["supportedExtension"] == [b"1.3.6.1.4.1.1466.20037", b"1.3.6.1.4.1.4203.1.11.3"]  # StartTLS, whoami
     assert root["supportedFeatures"] == [b"1.3.6.1.4.1.4203.1.5.1"]  # "+" (RFC 3673)
     ad = Connection(server(directories["ad"]))
     ad.open()

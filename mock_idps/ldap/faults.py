@@ -1,7 +1,7 @@
 """Faults a test arms on a directory: a delay, a dropped connection, or an LDAP result code.
 
 The path names the operation (``/connect``, ``/bind``, ``/search``, ``/compare``,
-``/starttls``, or a glob such as ``/*``). ``{"path": "/connect", "drop": true}`` is a
+``/starttls``, ``/whoami``, or a glob such as ``/*``). ``{"path": "/connect", "drop": true}`` is a
 directory that is down (each new connection is closed as it opens); ``{"path": "/bind",
 "delay": 5}`` a slow bind; ``{"path": "/bind", "result": "busy"}`` answers with LDAP's
 busy (51), ``unavailable`` (52) or any result code by name or number. On ``/connect`` a
@@ -17,7 +17,7 @@ from ldaptor.protocols.ldap.ldaperrors import LDAPExceptionCollection
 
 from plumbing.faults import Fault, FaultBook, FaultSpecError
 
-OPERATIONS = ("connect", "bind", "search", "compare", "starttls")
+OPERATIONS = ("connect", "bind", "search", "compare", "starttls", "whoami")
 KEYS = {"path", "method", "result", "message", "delay", "drop", "times"}
 RESULT_CODES = {cls.name.decode().lower(): code for code, cls in LDAPExceptionCollection.collection.items()
                 if code not in (0, 5, 6)}  # success and the compare answers are not faults

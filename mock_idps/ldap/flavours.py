@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,6 +22,11 @@ from . import tree
 
 #: attributes no search returns and no filter or compare may test
 PASSWORD_ATTRIBUTES = frozenset({"userpassword", "unicodepwd"})
+#: a DN as RFC 4514 3 writes one, each value a non-empty string (a pair: an escaped special or hex)
+_PAIR = r'\\(?:[\\"+,;<> #=]|[0-9A-Fa-f]{2})'
+_VALUE = rf'(?:[^\x00 "#+,;<>\\]|{_PAIR})(?:(?:[^\x00"+,;<>\\]|{_PAIR})*(?:[^\x00 "+,;<>\\]|{_PAIR}))?'
+_AVA = rf" *(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+) *= *{_VALUE} *"  # spaces around: as slapd allows
+_DN = re.compile(rf"^{_AVA}(?:\+{_AVA})*(?:,{_AVA}(?:\+{_AVA})*)*$")
 #: the root DSE's feature for ``+`` (RFC 3673)
 ALL_OPERATIONAL_ATTRIBUTES = "1.3.6.1.4.1.4203.1.5.1"
 #: Windows FILETIME: 100 ns ticks since 1601-01-01
@@ -70,7 +76,7 @@ class Flavour:
         if not password:
             raise ldaperrors.LDAPUnwillingToPerform("unauthenticated bind (DN with no password) disallowed")
         if not name:
-            raise self.nameless_bind()
+            raise self.invalid_credentials("bad password")
         entry = self.find(name)
         if entry is None:
             raise self.invalid_credentials("no such user")
@@ -86,9 +92,9 @@ class Flavour:
     def invalid_credentials(self, why: str) -> ldaperrors.LDAPException:
         return ldaperrors.LDAPInvalidCredentials()
 
-    def nameless_bind(self) -> ldaperrors.LDAPException:
-        """A password with no DN."""
-        return self.invalid_credentials("bad password")
+    def authorization_id(self, entry) -> str:
+        """Who a bound connection is, as "Who am I?" answers (RFC 4532: an RFC 4513 authzId)."""
+        return f"dn:{entry.dn.getText()}"
 
     def search_refused(self) -> ldaperrors.LDAPException:
         """A search on a connection nobody bound on."""
@@ -106,8 +112,8 @@ class PlainLdap(Flavour):
     an expired password (``pwdChangedTime`` older than the policy's ``pwdMaxAge``) get the same bare
     49 as a wrong password; the policy is the entry's ``pwdPolicySubentry``, else the default one
     (``ppolicy_default``), ``cn=default,ou=policies`` under the root. memberOf and the ppolicy
-    state are operational. A password with no DN is an anonymous bind, and nothing, not even the
-    root DSE, is read before a bind (``53 authentication required``)."""
+    state are operational. A bind name that is not an RFC 4514 DN is ``34 invalid DN``, and
+    nothing, not even the root DSE, is read before a bind (``53 authentication required``)."""
 
     name = "ldap"
     operational = frozenset({"memberof", "pwdaccountlockedtime", "pwdchangedtime", "pwdfailuretime",
@@ -115,6 +121,13 @@ class PlainLdap(Flavour):
     root_dse_before_bind = False
     DEFAULT_POLICY = "cn=default,ou=policies"
     PERMANENTLY_LOCKED = "000001010000Z"
+
+    def find(self, name: str):
+        # ldaptor reads DNs leniently; slapd refuses what RFC 4514 does not allow (an unescaped
+        # special character or NUL) and empty or BER-encoded values as invalidDNSyntax
+        if not _DN.match(name):
+            raise ldaperrors.LDAPInvalidDNSyntax("invalid DN")
+        return super().find(name)
 
     def check(self, entry, password: bytes, now: float) -> None:
         policy = self._policy(entry)
@@ -137,9 +150,6 @@ class PlainLdap(Flavour):
             return False
         duration = int(_first(policy, "pwdLockoutDuration", "0"))
         return locked_at == self.PERMANENTLY_LOCKED or not duration or now < _generalized_time(locked_at) + duration
-
-    def nameless_bind(self) -> ldaperrors.LDAPException:
-        return ldaperrors.LDAPInappropriateAuthentication("anonymous bind disallowed")
 
     def search_refused(self) -> ldaperrors.LDAPException:
         return ldaperrors.LDAPUnwillingToPerform("authentication required")
@@ -211,6 +221,9 @@ class ActiveDirectory(Flavour):
         return ldaperrors.LDAPInvalidCredentials(
             f"80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, "
             f"data {self._SUB_CODES[why]}, v4563")
+
+    def authorization_id(self, entry) -> str:
+        return f"u:{self.netbios}\\{_first(entry, 'sAMAccountName')}"
 
     def search_refused(self) -> ldaperrors.LDAPException:
         return ldaperrors.LDAPOperationsError(

@@ -3,8 +3,8 @@
 Over ldaptor's ``LDAPServer`` it adds what real directories do and ldaptor does not:
 the flavour's bind rules, no search (or compare) before a bind, password attributes
 never returned nor tested, the flavour's operational attributes returned only when
-asked for, size and time limits, StartTLS, and a read-only tree. Every
-bind, search, compare and StartTLS is logged and may be struck by an armed fault.
+asked for, size and time limits, StartTLS, "Who am I?" (RFC 4532), and a read-only tree.
+Every bind, search, compare, StartTLS and whoami is logged and may be struck by an armed fault.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from . import Directory
 
 NOTICE_OF_DISCONNECTION = b"1.3.6.1.4.1.1466.20036"
+WHO_AM_I = "1.3.6.1.4.1.4203.1.11.3"
 _SCOPES = {pureldap.LDAP_SCOPE_baseObject: "base", pureldap.LDAP_SCOPE_singleLevel: "one",
            pureldap.LDAP_SCOPE_wholeSubtree: "sub"}
 
@@ -132,8 +133,8 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         """The root DSE, readable before a bind as on real servers: versions, naming context, extensions."""
         attributes = [("supportedLDAPVersion", ["3"]), ("namingContexts", [self.directory.root.dn.getText()]),
                       *self.directory.flavour.root_dse()]
-        if self.directory.tls is not None:
-            attributes.append(("supportedExtension", [_text(pureldap.LDAPStartTLSRequest.oid)]))
+        starttls = [_text(pureldap.LDAPStartTLSRequest.oid)] if self.directory.tls is not None else []
+        attributes.append(("supportedExtension", [*starttls, WHO_AM_I]))
         reply(pureldap.LDAPSearchResultEntry(objectName="", attributes=attributes))
         return pureldap.LDAPSearchResultDone(resultCode=ldaperrors.Success.resultCode)
 
@@ -160,6 +161,16 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         return self._serve("starttls", {}, start)
 
     extendedRequest_startTLS.oid = pureldap.LDAPStartTLSRequest.oid
+
+    def extendedRequest_whoami(self, value, reply):
+        """Who am I? (RFC 4532): the authorization identity of the last successful bind, "" if none."""
+        def whoami(log_entry: dict):
+            identity = "" if self.boundUser is None else self.directory.flavour.authorization_id(self.boundUser)
+            return pureldap.LDAPExtendedResponse(resultCode=ldaperrors.Success.resultCode, response=identity)
+
+        return self._serve("whoami", {}, whoami)
+
+    extendedRequest_whoami.oid = WHO_AM_I.encode()
     extendedRequest_LDAPPasswordModifyRequest = None  # read-only: unknown extended operation
 
     def _read_only(self, request, controls, reply):
