@@ -110,6 +110,17 @@ def _without(local: str, parent: str):
     return edit
 
 
+def _confirmation_and_conditions(change):
+    """An edit of the assertion's bearer SubjectConfirmationData and Conditions (``change(data, conditions)``)."""
+    def edit(xml: str) -> str:
+        root = etree.fromstring(xml.encode())
+        assertion = root.find(f"{{{rules.SAML}}}Assertion")
+        change(assertion.find(f".//{{{rules.SAML}}}SubjectConfirmationData"),
+               assertion.find(f"{{{rules.SAML}}}Conditions"))
+        return etree.tostring(root).decode()
+    return edit
+
+
 @pytest.fixture(scope="module")
 def signer(tmp_path_factory):
     return generate_identity(tmp_path_factory.mktemp("idp"), "idp", "test IdP")
@@ -151,7 +162,10 @@ def test_an_assertion_signed_by_another_key_is_refused(signer, tmp_path):
 @pytest.mark.parametrize("sign_response, destination, edit", [
     (False, None, None),  # Destination is optional on an unsigned Response (SAML 2.0 Bindings 3.5.5.2)
     (False, ACS, _without("Issuer", "Response")),  # so is its Issuer (Core 3.2.2)
-    (True, ACS, None)], ids=["unsigned-without-destination", "unsigned-without-issuer", "both-signed"])
+    (True, ACS, None),
+    # Conditions' NotOnOrAfter is optional (Core 2.5.1); the bearer confirmation bounds the assertion
+    (False, ACS, _confirmation_and_conditions(lambda data, conditions: conditions.attrib.pop("NotOnOrAfter"))),
+], ids=["unsigned-without-destination", "unsigned-without-issuer", "both-signed", "conditions-without-end"])
 def test_what_saml_allows_is_taken(signer, sign_response, destination, edit):
     assert _read(signer, sign_response=sign_response, destination=destination, edit=edit).name_id == "alice@example.com"
 
@@ -160,7 +174,9 @@ def test_what_saml_allows_is_taken(signer, sign_response, destination, edit):
     (True, None, None, "the signed response names no Destination"),
     (True, ACS, _without("Issuer", "Response"), "the response's issuer is not the configured identity provider"),
     (False, ACS, _without("AuthnStatement", "Assertion"), "the assertion has no AuthnStatement"),
-], ids=["signed-without-destination", "signed-without-issuer", "no-authn-statement"])
+    (False, ACS, _confirmation_and_conditions(lambda data, conditions: data.set("NotBefore", "2000-01-01T00:00:00Z")),
+     "the bearer subject confirmation has a NotBefore"),
+], ids=["signed-without-destination", "signed-without-issuer", "no-authn-statement", "bearer-not-before"])
 def test_what_saml_forbids_is_refused(signer, sign_response, destination, edit, said):
     with pytest.raises(ConnectorError) as refused:
         _read(signer, sign_response=sign_response, destination=destination, edit=edit)

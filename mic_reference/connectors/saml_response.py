@@ -6,8 +6,9 @@ enveloped by the element it references, and no ID used twice (signature wrapping
 exactly one assertion, a child of the Response, and it is the one that is signed (or
 the Response around it is), with the configured certificate; then Issuer (on a signed
 Response too), Destination (where said; a signed Response must), InResponseTo,
-Recipient, an AuthnStatement, the validity window against the clock, the Audience, a
-NameID of one plain text node in the configured format, and an assertion ID never seen
+Recipient, an AuthnStatement, the validity window against the clock (Conditions'
+NotOnOrAfter where said, the bearer confirmation's always, and no NotBefore on it), the
+Audience, a NameID of one plain text node in the configured format, and an assertion ID never seen
 before. Each refusal says which rule (SAML 2.0 Core and Profiles, 4.1.4.3 and 4.1.4.2).
 
 A bare assertion (what OAuth WRAP hands out as its access token, ``read_assertion``)
@@ -269,8 +270,10 @@ def _check_conditions(assertion: etree._Element, expected: Expected) -> float:
     not_before = conditions.get("NotBefore")
     if not_before is not None and _instant(not_before, "NotBefore") > expected.now + expected.skew:
         raise refuse("the assertion is not valid yet (NotBefore is ahead of the MIC's clock)")
-    not_on_or_after = _instant(conditions.get("NotOnOrAfter"), "NotOnOrAfter")
-    if not_on_or_after <= expected.now - expected.skew:
+    # optional on Conditions (Core 2.5.1); the bearer confirmation's NotOnOrAfter is not (Profiles 4.1.4.2)
+    end = conditions.get("NotOnOrAfter")
+    not_on_or_after = None if end is None else _instant(end, "NotOnOrAfter")
+    if not_on_or_after is not None and not_on_or_after <= expected.now - expected.skew:
         raise refuse("the assertion has expired (NotOnOrAfter has passed on the MIC's clock)")
     restrictions = conditions.findall(_q(SAML, "AudienceRestriction"))
     if not restrictions or any(expected.sp_entity_id not in [(a.text or "").strip() for a in r]
@@ -278,9 +281,12 @@ def _check_conditions(assertion: etree._Element, expected: Expected) -> float:
         raise refuse("the assertion's audience is not this MIC",
                      debug=f"expected audience {expected.sp_entity_id}")
     data = _bearer_confirmation(assertion)
-    if _instant(data.get("NotOnOrAfter"), "SubjectConfirmationData NotOnOrAfter") <= expected.now - expected.skew:
+    if data.get("NotBefore") is not None:
+        raise refuse("the bearer subject confirmation has a NotBefore, which SAML 2.0 Profiles 4.1.4.2 forbids")
+    confirmed_until = _instant(data.get("NotOnOrAfter"), "SubjectConfirmationData NotOnOrAfter")
+    if confirmed_until <= expected.now - expected.skew:
         raise refuse("the subject confirmation has expired")
-    return not_on_or_after
+    return confirmed_until if not_on_or_after is None else not_on_or_after
 
 
 def _name_id(assertion: etree._Element, expected: Expected) -> str:
