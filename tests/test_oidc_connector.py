@@ -6,7 +6,8 @@ import httpx2
 import pytest
 from flask import Flask, jsonify
 
-from mic_reference.config import AuthService, Provider
+from mic_reference import create_app
+from mic_reference.config import DEMO, AuthService, Provider
 from mic_reference.connectors import oidc as connector_module
 from mic_reference.connectors.capabilities import ConnectorError
 from mock_idps import oidc
@@ -143,3 +144,18 @@ def test_a_discovery_document_that_is_not_the_issuers_or_is_unreachable_is_a_cle
 def test_the_provider_options_are_checked_with_file_and_line(demo_refusal, old, new, field):
     refusal = demo_refusal(old, new)
     assert field in refusal.message and refusal.line is not None
+
+
+def test_a_provider_whose_discovery_fails_sends_the_app_an_error_not_a_500(tmp_path):
+    config = DEMO.read_text().replace(" " * 20 + "grantEndpoint: ${OIDC_IDP:-http://oidc-idp.invalid}/authorize\n", "", 1)
+    path = tmp_path / "mic.yaml"
+    path.write_text(config)
+    variables = {"OIDC_IDP": "http://127.0.0.1:9", "OAUTH2_IDP": "http://idp", "APP": "http://app.test"}
+    mic = create_app(path, variables=variables, test_mode=True,
+                     database_url=f"sqlite:///{tmp_path / 'vault.sqlite3'}").test_client()
+    answer = mic.get("/v3/oauth/auth", query_string={"client_id": "kid_demo.oidc-code", "response_type": "code",
+                                                     "redirect_uri": "http://app.test/callback", "state": "app-1"})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    back = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert answer.headers["Location"].startswith("http://app.test/callback?")
+    assert back["error"] == ["temporarily_unavailable"] and back["state"] == ["app-1"]
