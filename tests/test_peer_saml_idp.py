@@ -33,12 +33,19 @@ def node_bin():
     return node.installed(HERE, "samlify")
 
 
-def certify_run(idp, mic_port: int, package: Path, certificate: str) -> subprocess.CompletedProcess:
+def harness(command: str, idp, mic_port: int, package: Path, certificate: str,
+            *more: str) -> subprocess.CompletedProcess:
+    """``mic-harness certify`` (or ``run``) on saml-connector with the worked example declaration."""
     env = {**os.environ, "VENDOR_SAML_IDP_URL": idp.url, "MIC_PORT": str(mic_port),
            "VENDOR_SAML_ENTITY_ID": f"{idp.url}/saml/metadata", "VENDOR_SAML_CERT": certificate,
            "VENDOR_ALICE_PASSWORD": USERS["alice"]["password"], "VENDOR_BOB_PASSWORD": USERS["bob"]["password"]}
-    return subprocess.run([MIC_HARNESS, "certify", "--profile", "saml-connector", "--connector", str(DECLARATION),
-                           "--report", str(package)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    return subprocess.run([MIC_HARNESS, command, "--profile", "saml-connector", "--connector", str(DECLARATION),
+                           "--report", str(package), *more], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=600)
+
+
+def certify_run(idp, mic_port: int, package: Path, certificate: str) -> subprocess.CompletedProcess:
+    return harness("certify", idp, mic_port, package, certificate)
 
 
 def test_the_samlify_idp_certifies(tmp_path, node_bin):
@@ -81,3 +88,14 @@ def test_an_idp_signing_with_another_key_than_declared_is_refused(tmp_path, node
     assert back and back[-1]["error"] == ["access_denied"]
     assert back[-1]["error_description"] == ["the assertion's signature does not verify with the configured IdP "
                                              "certificate"]
+
+
+def test_a_signed_response_around_an_unsigned_assertion_is_taken(tmp_path, node_bin):
+    """samlify signs the Response instead of the assertion when the SP asks so: SAML 2.0 Core 5.2
+    and Profiles 4.1.4.3 allow either (the certificate given as PEM here)."""
+    mic_port = free_port()
+    with running(node_bin, tmp_path, mic_port, sign="response") as idp:
+        done = harness("run", idp, mic_port, tmp_path / "report", idp.signer.cert_pem,
+                       "scenarios/saml/login.yaml", "-k", "http")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "2 passed" in done.stdout
