@@ -4,8 +4,8 @@ Each login opens its own connection (ldap3), so a directory that was down or slo
 used again as soon as it answers, without a restart. The entry is read with ``*`` and,
 by name, every attribute the service maps (allowedAttributes, the data-link header
 mapping, the user id): a directory returns operational attributes, such as OpenLDAP's
-memberOf (memberof overlay), only when they are named (RFC 4511 4.5.1.8). Every exchange waits at most the
-provider's ``timeout``. Names typed by users reach the directory only escaped (RFC
+memberOf (memberof overlay), only when they are named (RFC 4511 4.5.1.8). Every
+exchange waits at most the provider's ``timeout``. Names typed by users reach the directory only escaped (RFC
 4515 in filters, RFC 4514 in DNs, by ldap3's own functions); what the app is told of a
 refusal names no DN, filter or diagnostic text of the directory.
 """

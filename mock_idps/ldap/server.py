@@ -130,7 +130,7 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         return self._serve("compare", body, compare)
 
     def getRootDSE(self, request, reply):
-        """The root DSE, readable before a bind as on real servers: versions, naming context, extensions."""
+        """The root DSE (before a bind too where the flavour allows it): versions, naming context, extensions."""
         attributes = [("supportedLDAPVersion", ["3"]), ("namingContexts", [self.directory.root.dn.getText()]),
                       *self.directory.flavour.root_dse()]
         starttls = [_text(pureldap.LDAPStartTLSRequest.oid)] if self.directory.tls is not None else []
