@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -31,6 +32,11 @@ class StepFailed(Exception):
         super().__init__(message)
         self.cite = cite
         self.severity = severity
+
+
+class StepNotApplicable(Exception):
+    """What a step checks cannot be seen on this target (a vendor's server keeps no request log
+    the harness may read): the step is skipped as not applicable, and the cell goes on."""
 
 
 @dataclass(frozen=True)
@@ -114,11 +120,19 @@ class RunContext:
     armed: set[str] = field(default_factory=set)
     #: which of ``reply`` and ``landing`` a step set last: what the app or user saw most recently
     latest: str | None = None
+    #: by clock surface, where its time stood (and when, on this machine) before the cell first moved it
+    clock_marks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: where the clocks stood before a move that lasts only until the identity provider next issues
+    rewind: dict[str, tuple[float, float]] | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("reply", "landing") and value is not None:
             object.__setattr__(self, "latest", name)
         object.__setattr__(self, name, value)
+
+    def has_surface(self, name: str) -> bool:
+        resolved = self.service.upstream if name == "upstream" else name
+        return resolved is not None and resolved in self.target.surfaces
 
     def surface(self, name: str) -> str:
         """A control surface's URL: ``upstream`` is the identity provider behind the cell's service."""
@@ -151,18 +165,54 @@ class RunContext:
         if not self.target.clocks:
             raise StepFailed("this target has no controllable clock")
         for name in self.target.clocks:
+            if name not in self.clock_marks:
+                self.clock_marks[name] = (self._clock(name), time.monotonic())
             response = self.http.post(f"{self.target.surfaces[name]}/_control/clock", json=move)
             if response.status_code != 200:
                 raise StepFailed(f"{name}'s control surface refused to move the clock ({response.status_code}): "
                                  f"{response.text}")
 
+    def rewind_before_upstream(self) -> None:
+        """Remember where the clocks stand, to put them back before the identity provider next issues."""
+        self.rewind = {name: (self._clock(name), time.monotonic()) for name in self.target.clocks}
+
+    def before_upstream(self) -> None:
+        """A step is about to have the identity provider issue anew: undo a move meant to end here."""
+        if self.rewind is not None:
+            self._set_clocks(self.rewind)
+            self.rewind = None
+
+    def keep_clocks(self) -> None:
+        """The clocks' moves so far stand after the cell: something was spent at this time that
+        cannot be unspent (a TOTP step, which the MIC accepts once and only after the last one)."""
+        self.clock_marks = {name: (self._clock(name), time.monotonic()) for name in self.clock_marks}
+
+    def restore_clocks(self) -> None:
+        """Put every clock this cell moved back where it would be had the cell never moved it
+        (its time then, plus the time the cell took): the next cell starts as this one did."""
+        self._set_clocks(self.clock_marks)
+        self.clock_marks.clear()
+        self.rewind = None
+
+    def _set_clocks(self, marks: dict[str, tuple[float, float]]) -> None:
+        for name, (then, began) in marks.items():
+            self.http.post(f"{self.target.surfaces[name]}/_control/clock",
+                           json={"set": then + (time.monotonic() - began)})
+
     def now(self) -> float:
         """The target's time: its (virtual) clock when it has one, else this machine's."""
         if self.target.clocks:
-            response = self.http.get(f"{self.target.surfaces[self.target.clocks[0]]}/_control/clock")
-            if response.status_code == 200:
-                return float(response.json()["now"])
+            try:
+                return self._clock(self.target.clocks[0])
+            except StepFailed:
+                pass
         return SystemClock().now()
+
+    def _clock(self, name: str) -> float:
+        response = self.http.get(f"{self.target.surfaces[name]}/_control/clock")
+        if response.status_code != 200:
+            raise StepFailed(f"{name}'s control surface would not tell its time ({response.status_code})")
+        return float(response.json()["now"])
 
     def render(self, value: Any) -> Any:
         """``{{ name }}`` in strings replaced by values captured by earlier steps."""

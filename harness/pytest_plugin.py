@@ -306,15 +306,39 @@ class TargetClock:
 
 
 class ScenarioFile(pytest.File):
+    """A scenario file: one collector per service it runs on, each with an item per driver, so a
+    cell's id (``file.yaml::service::driver``) is also its pytest node id, to select or re-run."""
+
     def collect(self):
         harness = self.config.stash[HARNESS]
         scenario = scenarios.load(self.path)
         suite_path = profiles.relative_to_suite(self.path)
+        by_service: dict[str, list[scenarios.Cell]] = {}
         for cell in scenarios.cells(scenario, harness.plan):
             connector = harness.plan.services[cell.service].connector
-            if harness.profile and not (suite_path and harness.profile.takes(suite_path, connector)):
-                continue
-            item = ScenarioItem.from_parent(self, name=cell.id, cell=cell)
+            if not harness.profile or (suite_path and harness.profile.takes(suite_path, connector)):
+                by_service.setdefault(cell.service, []).append(cell)
+        for service, cells in by_service.items():
+            yield ServiceCells.from_parent(self, name=service, cells=cells)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, scenarios.ScenarioError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+
+class ServiceCells(pytest.Collector):
+    """A scenario's cells on one service, one item per driver."""
+
+    def __init__(self, *, cells: list[scenarios.Cell], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.cells = cells
+
+    def collect(self):
+        harness = self.config.stash[HARNESS]
+        for cell in self.cells:
+            scenario = cell.scenario
+            item = ScenarioItem.from_parent(self, name=cell.driver, cell=cell)
             for tag in scenario.tags:
                 self.config.addinivalue_line("markers", f"{tag}: scenario tag")
                 item.add_marker(tag)
@@ -326,11 +350,6 @@ class ScenarioFile(pytest.File):
             if xfail:
                 item.add_marker(pytest.mark.xfail(reason=xfail, strict=True, raises=ScenarioFailed))
             yield item
-
-    def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, scenarios.ScenarioError):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
 
 
 class ScenarioFailed(Exception):

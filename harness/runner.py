@@ -17,7 +17,7 @@ import httpx2
 from plumbing.tls import LocalTLS
 
 from . import steps as step_plugins
-from .context import Authenticator, RunContext, StepFailed
+from .context import Authenticator, RunContext, StepFailed, StepNotApplicable
 from .curl import as_curl
 from .drivers.browser import BrowserSession
 from .drivers.http import HttpDriver
@@ -101,6 +101,8 @@ class Runner:
                 driver.close()
             self.http.event_hooks = {}
             self._clear_faults(ctx.armed if ctx else set())
+            if ctx is not None:
+                self._restore_clocks(ctx)
             if recorder:
                 result.exchanges = recorder.finish(self._back_channel(cell))
             result.seconds = time.perf_counter() - started
@@ -121,8 +123,13 @@ class Runner:
                 continue
             began = time.perf_counter()
             try:
+                if step.reaches_upstream(spec.args, ctx.service):
+                    ctx.before_upstream()
                 step.run(ctx)
                 result.steps.append(StepRecord(spec.name, spec.line, "passed", time.perf_counter() - began))
+            except StepNotApplicable as exc:
+                result.steps.append(StepRecord(spec.name, spec.line, "skipped", time.perf_counter() - began,
+                                               f"not applicable: {exc}"))
             except StepFailed as exc:
                 warning = exc.severity == "warning"
                 if not warning:
@@ -150,6 +157,13 @@ class Runner:
         shutil.rmtree(folder, ignore_errors=True)  # an earlier run's evidence would mislead
         return {name: path.relative_to(self.artifacts.parent).as_posix()
                 for name, path in driver.evidence(folder).items()}
+
+    def _restore_clocks(self, ctx: RunContext) -> None:
+        """No move of a clock by one cell may leak into the next (a vendor's real clock would not follow)."""
+        try:
+            ctx.restore_clocks()
+        except httpx2.HTTPError:
+            pass
 
     def _clear_faults(self, surfaces: set[str]) -> None:
         """No fault armed by one cell may leak into the next."""

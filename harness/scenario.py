@@ -124,23 +124,48 @@ UNCONTROLLED_UPSTREAM = "needs the control surface of its upstream"
 
 
 def unsupported(scenario: Scenario, target: Target, service: str) -> str | None:
-    """Why the target cannot run this scenario on this service (it lacks a control surface), or None."""
+    """Why the target cannot run this scenario on this service (it lacks a control surface), or None.
+
+    Decided step by step: a step that only reads a request log is skipped alone where the log
+    cannot be read (the rest of the cell runs); a step that must arm a fault or move a clock
+    the target lacks makes the whole cell impossible, and so does moving the MIC's clock
+    before a step that has the identity provider issue anew when the provider's clock cannot
+    follow and the MIC checks what it issues on its own clock (a vendor's id_tokens and
+    assertions would be refused for it, not for anything the scenario means).
+    """
     registry = step_plugins.registry()
-    wanted = {registry[spec.name].NEEDS_CONTROL for spec in scenario.steps} - {None}
+    steps = [(spec, registry[spec.name]) for spec in scenario.steps]
+    wanted = {step.NEEDS_CONTROL for _, step in steps} - {None}
     if "clock" in wanted and not target.clocks:
         return "needs a controllable clock, and the target has none (no control.clocks)"
     if "supervisor" in wanted and not target.supervisor:
         return "needs to restart a server, and the target has no supervisor (control.supervisor)"
-    addressed = set().union(*(registry[spec.name].surfaces(spec.args) for spec in scenario.steps))
+    addressed = set().union(*(step.surfaces(spec.args) for spec, step in steps if not step.observes(spec.args)))
     if addressed and not target.surfaces:
         return "needs control surfaces (faults, request logs), and the target has none"
-    upstream = target.services[service].upstream
-    if "upstream" in addressed and upstream not in target.surfaces:
-        return f"{UNCONTROLLED_UPSTREAM} ('{upstream or 'none named'}'), which the target does not have"
+    chosen = target.services[service]
+    if "upstream" in addressed and chosen.upstream not in target.surfaces:
+        return f"{UNCONTROLLED_UPSTREAM} ('{chosen.upstream or 'none named'}'), which the target does not have"
     missing = sorted(addressed - {"upstream"} - set(target.surfaces))
     if missing:
         return f"needs the control surface of {', '.join(missing)}, which the target does not have"
+    if chosen.clocked_upstream and not chosen.upstream_clock:
+        return _outruns_upstream(steps, chosen)
     return None
+
+
+def _outruns_upstream(steps: list, service) -> str | None:
+    """Why moving the MIC's clock spoils a later upstream login on this service, or None."""
+    moves = [index for index, (spec, step) in enumerate(steps)
+             if step.NEEDS_CONTROL == "clock" and step.outlives_logins(spec.args)]
+    if not moves:
+        return None
+    later = [spec for spec, step in steps[moves[0] + 1:] if step.reaches_upstream(spec.args, service)]
+    if not later:
+        return None
+    return (f"{UNCONTROLLED_UPSTREAM} to move its clock with the MIC's: line {steps[moves[0]][0].line} moves the "
+            f"MIC's clock and line {later[0].line} has the identity provider issue anew, which the MIC would "
+            "judge on its moved clock")
 
 
 def cells(scenario: Scenario, target: Target) -> list[Cell]:

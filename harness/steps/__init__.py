@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from ..context import RunContext
+from ..target import Service
 
 GROUP = "mic_harness.steps"
 
@@ -29,6 +30,23 @@ class Step:
     def surfaces(cls, args: dict[str, Any]) -> set[str]:
         """The control surfaces a step with these arguments addresses (``upstream``: the cell's IdP)."""
         return {args.get("server", "upstream")} if cls.NEEDS_CONTROL == "surfaces" else set()
+
+    @classmethod
+    def observes(cls, args: dict[str, Any]) -> bool:
+        """Whether the step only reads what its surfaces show (a request log): where a surface cannot
+        be reached, that check alone is skipped as not applicable, not the whole cell."""
+        return False
+
+    @classmethod
+    def outlives_logins(cls, args: dict[str, Any]) -> bool:
+        """For a step that moves the clock: whether the move still holds at the next upstream login."""
+        return True
+
+    @classmethod
+    def reaches_upstream(cls, args: dict[str, Any], service: "Service") -> bool:
+        """Whether the step makes the service's identity provider issue something new (a login, a
+        refreshed token), which the MIC then checks against its own clock."""
+        return False
 
     def prepare(self, ctx: RunContext) -> None:
         """Called for every step before the cell's first step runs (e.g. to mark a request log)."""

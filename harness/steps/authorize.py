@@ -1,9 +1,11 @@
 """``authorize``: the app sends the user's browser to MIC's authorization endpoint."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from ..context import RunContext
+from ..target import Service
 from . import Step
 
 VERSIONS = ["v1", "v2", "v3", "none"]
@@ -24,6 +26,10 @@ class Authorize(Step):
                        "description": "more query parameters (e.g. code_challenge)"},
         },
     }
+
+    @classmethod
+    def reaches_upstream(cls, args: dict[str, Any], service: Service) -> bool:
+        return True  # a login (or a live IdP session) makes the identity provider issue anew
 
     def run(self, ctx: RunContext) -> None:
         args = ctx.render(self.args)

@@ -2,6 +2,11 @@
 
 ``past: token`` moves just beyond the cell's service's token TTL (as the target states
 it), ``nearly: token`` to ten seconds short of it, so TTL scenarios hold on any target.
+
+``until: next-login`` says the move matters only to what the MIC issued so far: the clock
+is put back before the next step that has the identity provider issue anew (a login, an
+upstream refresh). A vendor's provider, whose clock does not move, then sees nothing odd,
+where it would otherwise issue id_tokens or assertions the MIC judges on its moved clock.
 """
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ class AdvanceClock(Step):
             "set": {"type": ["string", "number"], "description": "an ISO 8601 instant or epoch seconds"},
             "past": {"enum": list(TTL_KINDS), "description": "advance one second beyond this TTL"},
             "nearly": {"enum": list(TTL_KINDS), "description": "advance to ten seconds short of this TTL"},
+            "until": {"const": "next-login", "description": "put the clock back before the next step that "
+                                                          "has the identity provider issue anew"},
         },
     }
     MARGIN = 10
@@ -33,4 +40,11 @@ class AdvanceClock(Step):
                 if kind not in ctx.service.ttl:
                     raise StepFailed(f"clock: the target does not say how long a {kind} lives on {ctx.service.id}")
                 move["advance"] = move.get("advance", 0) + ctx.service.ttl[kind] + offset
+        if self.args.get("until") == "next-login":
+            ctx.rewind_before_upstream()
         ctx.advance_clock(move)
+
+    @classmethod
+    def outlives_logins(cls, args: dict) -> bool:
+        """Whether this move still holds when the identity provider next issues something."""
+        return args.get("until") != "next-login"

@@ -6,9 +6,11 @@ reads the code from the 302 without following it.
 """
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urljoin
 
 from ..context import Landing, Reply, RunContext, StepFailed
+from ..target import Service
 from . import Step
 from .authorize import VERSIONS, capture_landing
 
@@ -28,6 +30,10 @@ class TempLogin(Step):
             "state": {"type": "string"},
         },
     }
+
+    @classmethod
+    def reaches_upstream(cls, args: dict[str, Any], service: Service) -> bool:
+        return True  # a login (or a live IdP session) makes the identity provider issue anew
 
     def run(self, ctx: RunContext) -> None:
         args = ctx.render(self.args)

@@ -8,10 +8,12 @@ the same access token fail the step.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx2
 
 from ..context import Reply, RunContext, StepFailed
+from ..target import Service
 from . import Step
 from .authorize import VERSIONS
 from .flexauth import grown
@@ -43,6 +45,12 @@ class Token(Step):
                          "description": "send this many such requests at once"},
         },
     }
+
+    @classmethod
+    def reaches_upstream(cls, args: dict[str, Any], service: Service) -> bool:
+        """The password grant logs in upstream; a refresh does when the MIC refreshes upstream too."""
+        grant = args.get("grant", "refresh_token")
+        return grant == "password" or (grant == "refresh_token" and "upstream-refresh" in service.capabilities)
 
     def run(self, ctx: RunContext) -> None:
         args = ctx.render(self.args)
