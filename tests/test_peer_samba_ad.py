@@ -65,6 +65,17 @@ def test_users_log_in_by_each_name_form_with_their_entry(dc):
     assert alice["objectSid"].startswith("S-1-5-21-")
 
 
+@pytest.mark.parametrize("username, account", [
+    ("carl", "carl"), ("carl@corp.example", "carl"), ("CORP\\carl", "carl"),
+    ("dora", "dora"), ("dora@wonderland.example", "dora"), ("dora@corp.example", "dora")])
+def test_an_account_whose_upn_is_not_in_the_domain_logs_in_by_the_implicit_one(dc, username, account):
+    """AD takes sAMAccountName@<its DNS name> for every account, whatever its UPN (carl has none,
+    dora's has another suffix); the entry is found by the name the DC took."""
+    found = connector(dc).password_login(username, f"{account}-password").attributes
+    assert found["sAMAccountName"] == account
+    assert found.get("userPrincipalName") == samba_dc.UPNS[account]
+
+
 @pytest.mark.parametrize("username, password, error, says", [
     ("lorina", "tweedledum", "access_denied", "locked"), ("edith", "tweedledee", "access_denied", "expired"),
     ("erin", "erin-password", "access_denied", "disabled"), ("frank", "frank-password", "access_denied", "changed"),

@@ -4,7 +4,9 @@
 ``ldap://`` with ``startTLS``), ``options.baseDN`` the domain's naming context. A user
 types ``alice``, ``alice@corp.example`` or ``CORP\\alice``; the connector binds with that
 name (a bare name gets the domain's UPN suffix, ``options.domain``, by default the
-baseDN's DC labels), then reads the user's entry with a filter escaped by RFC 4515. AD's
+baseDN's DC labels), then reads the user's entry with a filter escaped by RFC 4515: by
+its UPN, else, as AD takes ``sAMAccountName@<the domain's DNS name>`` (the implicit UPN)
+for an account whose UPN is unset or has another suffix, by its sAMAccountName. AD's
 sub-code in a refused bind (``data 775`` locked, ``532`` password expired, …) becomes a
 plain sentence for the app, and ``access_denied`` (an ``invalid_grant`` at the token
 endpoint); the user id is ``objectGUID`` unless ``userIdAttribute`` says.
@@ -51,16 +53,22 @@ class ActiveDirectoryLogin(DirectoryLogin):
     def __init__(self, service: AuthService) -> None:
         super().__init__(service)
         labels = [value for attribute, value, _ in parse_dn(self.base_dn) if attribute.lower() == "dc"]
-        self.domain = service.provider.options.get("domain", ".".join(labels)).lower()
+        self.dns_domain = ".".join(labels).lower()
+        self.domain = service.provider.options.get("domain", self.dns_domain).lower()
 
     def authenticate(self, connection: Connection, username: str, password: str) -> dict[str, Any]:
         if "\\" in username:
-            bind_name, attribute, value = username, "sAMAccountName", username.partition("\\")[2]
+            bind_name, lookups = username, [("sAMAccountName", username.partition("\\")[2])]
         else:
-            upn = username if "@" in username else f"{username}@{self.domain}"
-            bind_name, attribute, value = upn, "userPrincipalName", upn
+            bind_name = username if "@" in username else f"{username}@{self.domain}"
+            lookups = [("userPrincipalName", bind_name)]
+            account, _, suffix = bind_name.rpartition("@")
+            if suffix.lower() == self.dns_domain:
+                # the implicit UPN, which AD looks at after the explicit ones
+                lookups.append(("sAMAccountName", account))
         self.bind(connection, bind_name, password)
-        entry = self.find_one(connection, attribute, value, "user")
+        entry = next(filter(None, (self.find_one(connection, attribute, value, "user")
+                                   for attribute, value in lookups)), None)
         if entry is None:
             raise ConnectorError("invalid_grant", BAD_CREDENTIALS, debug="no single user by that name")
         return entry

@@ -10,7 +10,8 @@ The users are the conformance target's (harness/targets/embedded.yaml), set up a
 administrator would: lorina locked out by a wrong password under a fine-grained password
 policy (PSO) that locks after one until an administrator unlocks her; edith's password set
 60 days ago (under faketime) while the domain's maximum password age is 42 days; and, as in
-the mock AD, erin disabled and frank due to change his password at the next login. The DC
+the mock AD, erin disabled and frank due to change his password at the next login; carl has
+no UPN and dora's has another suffix, which AD allows. The DC
 presents a certificate for its address from a throwaway CA: the one Samba generates names
 only its host name, which no resolver here knows.
 """
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import trustme
-from ldap3 import Connection, Server, Tls
+from ldap3 import MODIFY_DELETE, MODIFY_REPLACE, Connection, Server, Tls
 
 REALM, DOMAIN, BASE_DN = "CORP.EXAMPLE", "CORP", "DC=corp,DC=example"
 ADMIN_PASSWORD = "Samba-DC-Adm1n"  # provisioning checks it against the default (complex) policy
@@ -46,8 +47,12 @@ USERS = {
     "edith": {"password": "tweedledee", "given-name": "Edith", "surname": "Liddell"},
     "erin": {"password": "erin-password", "given-name": "Erin", "surname": "Disabled"},
     "frank": {"password": "frank-password", "given-name": "Frank", "surname": "Reset"},
+    "carl": {"password": "carl-password", "given-name": "Carl", "surname": "Legacy"},
+    "dora": {"password": "dora-password", "given-name": "Dora", "surname": "Elsewhere"},
 }
 GROUPS = {"readers": ["alice", "bob"]}
+#: accounts whose UPN is not <name>@<the domain>: none (as in domains older than UPNs), or another suffix
+UPNS = {"carl": None, "dora": "dora@wonderland.example"}
 PASSWORD_SET_AGO = "-60d"  # edith's password's age (faketime's offset); the domain's maximum is 42 days
 START_TIMEOUT = 30
 
@@ -93,6 +98,7 @@ def running(directory: Path) -> Iterator[SambaDC]:
             _wait_for(address, 636, process, directory / "samba.log")
             dc = SambaDC(address, ca.cert_pem.bytes().decode(), directory)
             _lock_out(dc, "lorina")
+            _set_upns(dc)
             yield dc
         finally:
             process.terminate()
@@ -185,6 +191,19 @@ def _lock_out(dc: SambaDC, name: str) -> None:
     if connection.bind():
         raise RuntimeError(f"the DC took a wrong password for {name}")
     connection.unbind()
+
+
+def _set_upns(dc: SambaDC) -> None:
+    """Each account in UPNS given its UPN, as an administrator edits the attribute."""
+    admin = dc.connection(f"Administrator@{REALM.lower()}", ADMIN_PASSWORD)
+    if not admin.bind():
+        raise RuntimeError(f"the DC refused its administrator: {admin.result}")
+    for name, upn in UPNS.items():
+        admin.search(BASE_DN, f"(sAMAccountName={name})", attributes=["cn"])
+        change = (MODIFY_REPLACE, [upn]) if upn else (MODIFY_DELETE, [])
+        if not admin.modify(admin.response[0]["dn"], {"userPrincipalName": [change]}):
+            raise RuntimeError(f"the DC refused {name}'s UPN: {admin.result}")
+    admin.unbind()
 
 
 def _wait_for(address: str, port: int, process: subprocess.Popen, log: Path) -> None:
