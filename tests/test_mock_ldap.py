@@ -196,6 +196,12 @@ def test_an_escaped_filter_is_a_name_not_an_injection(directories):
         r"(&(objectClass=inetOrgPerson)(uid=\2a\29\28uid=\2a))"
 
 
+def test_a_search_under_a_base_that_is_not_there_names_where_the_tree_stops_and_nothing_else(directories):
+    connection = bind(directories["ldap"], *SERVICE)
+    assert not connection.search(f"uid=x,ou=nowhere,{BASE}", "(uid=alice)")
+    assert result_of(connection) == (32, "") and connection.result["dn"] == BASE
+
+
 def test_size_limits_the_client_asks_for_and_the_servers_own(directories, clock, local_tls):
     connection = bind(directories["ldap"], *SERVICE)
     assert connection.search(BASE, "(objectClass=*)", size_limit=2)

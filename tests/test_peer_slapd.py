@@ -114,6 +114,11 @@ def observed(url: str, ca_pem: str) -> dict:
     seen["compare a password"] = reader.result["result"]
     reader.search(BASE, "(objectClass=*)", size_limit=2)
     seen["size limit 2"] = (reader.result["result"], len(reader.response))
+    reader.search(f"ou=nowhere,{BASE}", "(uid=alice)")
+    seen["search under a base that is not there"] = (*answer(reader), reader.result["dn"])
+    bob = bound(person("bob"), "builder")
+    bob.search(BASE, "(uid=alice)", attributes=["mail"])
+    seen["bob reads alice"] = [item["raw_attributes"] for item in bob.response]
     return seen
 
 

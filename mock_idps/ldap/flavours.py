@@ -96,6 +96,10 @@ class Flavour:
         """Who a bound connection is, as "Who am I?" answers (RFC 4532: an RFC 4513 authzId)."""
         return f"dn:{entry.dn.getText()}"
 
+    def no_such_object(self, dn: str, matched: str) -> str:
+        """The diagnostic text of a search whose base is not there."""
+        return dn
+
     def search_refused(self) -> ldaperrors.LDAPException:
         """A search on a connection nobody bound on."""
         return ldaperrors.LDAPInappropriateAuthentication("authentication required")
@@ -150,6 +154,9 @@ class PlainLdap(Flavour):
             return False
         duration = int(_first(policy, "pwdLockoutDuration", "0"))
         return locked_at == self.PERMANENTLY_LOCKED or not duration or now < _generalized_time(locked_at) + duration
+
+    def no_such_object(self, dn: str, matched: str) -> str:
+        return ""  # the matched DN says where the tree stops
 
     def search_refused(self) -> ldaperrors.LDAPException:
         return ldaperrors.LDAPUnwillingToPerform("authentication required")

@@ -19,7 +19,7 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.python import components
 
 from .flavours import PASSWORD_ATTRIBUTES, as_text as _text
-from .tree import settled
+from .tree import lookup, settled
 
 if TYPE_CHECKING:
     from . import Directory
@@ -97,6 +97,11 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         if root_dse:
             return self.getRootDSE(request, reply)
         base = self._base(request.baseObject)
+        if base is None:
+            matched = self._matched(request.baseObject)
+            return pureldap.LDAPSearchResultDone(resultCode=ldaperrors.LDAPNoSuchObject.resultCode,
+                                                 matchedDN=matched, errorMessage=self.directory.flavour
+                                                 .no_such_object(_text(request.baseObject), matched))
         if PASSWORD_ATTRIBUTES & _filter_attributes(request.filter):
             found: list = []  # a password is never a search criterion: nothing matches
         else:
@@ -139,10 +144,22 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         return pureldap.LDAPSearchResultDone(resultCode=ldaperrors.Success.resultCode)
 
     def _base(self, dn: bytes):
+        """The entry at ``dn``, or None if there is none."""
         try:
             return settled(self.directory.root.lookup(distinguishedname.DistinguishedName(stringValue=dn)))
         except distinguishedname.InvalidRelativeDistinguishedName:
             raise ldaperrors.LDAPInvalidDNSyntax("invalid DN") from None
+        except ldaperrors.LDAPNoSuchObject:
+            return None
+
+    def _matched(self, dn: bytes) -> str:
+        """The nearest entry above ``dn`` that is there (the matchedDN of RFC 4511 4.1.9), or ""."""
+        name = distinguishedname.DistinguishedName(stringValue=dn)
+        while name.split():
+            name = name.up()
+            if name.split() and lookup(self.directory.root, name.getText()) is not None:
+                return name.getText()
+        return ""
 
     # -- StartTLS, and what this directory does not do ---------------------------------
 
