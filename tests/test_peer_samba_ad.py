@@ -8,18 +8,23 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import trustme
+from ldap3 import Connection, Server, Tls
 
 from harness import certify
 from mic_reference.config import AuthService, Provider
 from mic_reference.connectors import active_directory
 from mic_reference.connectors.capabilities import ConnectorError
+from mock_idps.ldap import create_directory
 from peers.samba_ad import samba_dc
+from plumbing.fleet import Fleet
+from plumbing.tls import LocalTLS
 
 ROOT = Path(__file__).resolve().parent.parent
 MIC_HARNESS = str(Path(sys.executable).with_name("mic-harness"))
@@ -38,6 +43,18 @@ def dc(tmp_path_factory):
     assert not missing, f"{', '.join(missing)} missing: the set-up installs the Debian packages samba and faketime"
     with samba_dc.running(tmp_path_factory.mktemp("samba-ad")) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def mock_ad():
+    """The bundled mock AD over LDAPS, as the embedded fleet serves it: (address, port, its CA)."""
+    tls = LocalTLS()
+    directory = create_directory("active-directory", tls=tls)
+    fleet = Fleet()
+    fleet.add_twisted("ad", lambda urls: directory.ldaps_factory(), scheme="ldaps")
+    with fleet:
+        host, port = fleet.urls["ad"].rsplit("//", 1)[1].rsplit(":", 1)
+        yield host, int(port), tls.ca_pem().decode()
 
 
 def connector(dc, url=None, **options):
@@ -85,6 +102,21 @@ def test_the_dcs_reasons_become_the_connectors_sentences(dc, username, password,
     """Samba answers AD's sub-codes (775, 532, 533, 773, 52e) as the mock AD does."""
     refused = refusal(connector(dc), username, password)
     assert (refused.error, says in refused.description) == (error, True), refused.description
+
+
+@pytest.mark.parametrize("name, password", [
+    ("alice@corp.example", "wonderland"), ("CORP\\bob", "builder"), ("ALICE@CORP.EXAMPLE", "wonderland"),
+    ("alice@corp.example", "wrong"), ("nobody@corp.example", "wonderland"), ("OTHER\\alice", "wonderland"),
+    ("lorina@corp.example", "tweedledum"), ("lorina@corp.example", "wrong"), ("edith@corp.example", "tweedledee"),
+    ("erin@corp.example", "erin-password"), ("frank@corp.example", "frank-password")])
+def test_the_mock_ad_answers_binds_as_samba_does(dc, mock_ad, name, password):
+    """The same bind, the same result code and AD sub-code (``data NNN``) from both."""
+    host, port, ca = mock_ad
+    mock = Connection(Server(host, port, use_ssl=True, tls=Tls(validate=ssl.CERT_REQUIRED, ca_certs_data=ca)),
+                      name, password, raise_exceptions=False)
+    answers = [(c.bind(), c.result["result"], re.findall(r"\bdata (\w+)", c.result["message"]))
+               for c in (dc.connection(name, password), mock)]
+    assert answers[0] == answers[1], answers
 
 
 def test_plain_ldap_needs_starttls_for_a_simple_bind(dc):
