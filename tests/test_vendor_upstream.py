@@ -196,3 +196,37 @@ def test_the_declared_provider_replaces_the_demos_and_others_are_left_as_they_ar
     assert services[0]["provider"] == {"type": "ldap", "remoteService": "ldap://dir.example.org:3389",
                                        "options": {"baseDN": "ou=staff,dc=corp", "loginAttribute": "uid"}}
     assert services[1] == {"id": "ldap-password", "provider": {"type": "ldap"}}
+
+
+#: each worked example declaration and the profile it is written for
+EXAMPLES = {"example.yaml": "oauth2-connector", "oidc-provider.yaml": "oidc-connector", "saml-idp.yaml": "saml-connector",
+            "openldap.yaml": "directory-connector", "samba-ad.yaml": "directory-connector",
+            "flexauth.yaml": "flexauth-connector", "facebook.yaml": "facebook-connector"}
+
+
+def test_there_is_a_worked_example_for_every_kind_of_upstream():
+    shipped = {path.name for path in (ROOT / "harness" / "upstreams").glob("*.yaml")}
+    assert shipped == set(EXAMPLES)
+    replaceable = {member for name in profiles.available() for member in profiles.load(name).upstream}
+    assert {_example(name, profile).member for name, profile in EXAMPLES.items()} == replaceable
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_every_worked_example_declaration_is_valid_for_its_profile(name):
+    vendor = _example(name, EXAMPLES[name])
+    target = planned_target(vendor)
+    assert target.services and all(s.upstream == vendor.member for s in target.services.values())
+    assert vendor.users, "a declaration names the vendor's test users"
+
+
+def _example(name: str, profile: str):
+    """The example, loaded with a made-up value for each variable it reads from the environment."""
+    path = ROOT / "harness" / "upstreams" / name
+    names = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", path.read_text()))
+    values = {n: "18080" if n.endswith("PORT") else "http://vendor.example:8080" if n.endswith(("URL", "ISSUER"))
+              else f"value-of-{n.lower()}" for n in names - {"CONNECTOR_URL"}}
+    with pytest.MonkeyPatch.context() as patch:
+        for n, v in values.items():
+            patch.setenv(n, v)
+        url = "ldaps://vendor.example:636" if profile == "directory-connector" else "http://vendor.example:8080"
+        return upstream.load(profiles.load(profile).upstream, url, str(path))
