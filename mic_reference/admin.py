@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from plumbing.masking import is_secret_name, mask, mask_fields
+from plumbing.masking import MASKED, is_secret_name, mask, mask_fields
 from plumbing.yamlfile import Document, YamlError
 
 from . import config as mic_config
@@ -110,8 +110,8 @@ def put_service(kind: str, owner_id: str, service_id: str):
     owner = _owner(document, kind, owner_id)
     services = owner.setdefault("services", [])
     existing = next((s for s in services if s["id"] == service_id), None)
+    _keep_unchanged_secrets(body, existing or {})
     if existing is not None:
-        _keep_unchanged_secrets(body, existing)
         services[services.index(existing)] = body
     else:
         services.append(body)
@@ -128,14 +128,21 @@ def delete_service(kind: str, owner_id: str, service_id: str):
     return "", 204
 
 
-def _keep_unchanged_secrets(new: Any, old: Any) -> None:
-    """A secret sent back as it was shown (masked) means: keep the stored one."""
-    if isinstance(new, dict) and isinstance(old, dict):
+def _keep_unchanged_secrets(new: Any, old: Any, at: str = "") -> None:
+    """A secret sent back as it was shown (masked) means: keep the stored one. A mask that is
+    not the stored secret's (shown by an earlier MIC process, whose masks had another key)
+    is refused rather than stored as the secret."""
+    if isinstance(new, dict):
+        old = old if isinstance(old, dict) else {}
         for key, value in new.items():
-            if key in old and is_secret_name(key) and isinstance(value, str) and value == mask(old[key]):
+            where = f"{at}.{key}" if at else key
+            if is_secret_name(key) and isinstance(value, str) and MASKED.fullmatch(value):
+                if key not in old or value != mask(old[key]):
+                    raise AdminError(400, "invalid_request", f"{where}: a masked value that is not the stored "
+                                                             "secret's; send the secret itself")
                 new[key] = old[key]
             else:
-                _keep_unchanged_secrets(value, old.get(key))
+                _keep_unchanged_secrets(value, old.get(key), where)
 
 
 def _apply(document: dict[str, Any]) -> None:

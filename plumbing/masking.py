@@ -1,12 +1,22 @@
 """Masking of secrets before anything is logged or reported.
 
 A masked value keeps a short digest, so a reader can still tell that the code the MIC
-sent upstream is the code the IdP issued, without seeing either.
+sent upstream is the code the IdP issued, without seeing either. The digest is keyed
+with a random key of this process's own, never written anywhere: equal secrets match
+within one run's logs and report, but a word list cannot confirm a password from it.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
+import secrets
 from typing import Any
+
+#: the key of this process's masks; made anew at every start
+_KEY = secrets.token_bytes(32)
+#: what a masked value looks like
+MASKED = re.compile(r"\*\*\*[0-9a-f]{8}")
 
 SECRET_NAMES = frozenset({
     "password", "client_secret", "clientsecret", "app_secret", "appsecret", "secret", "code",
@@ -19,7 +29,7 @@ SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-auth-key
 
 
 def mask(value: Any) -> str:
-    digest = hashlib.sha256(str(value).encode()).hexdigest()[:8]
+    digest = hmac.new(_KEY, str(value).encode(), hashlib.sha256).hexdigest()[:8]
     return f"***{digest}"
 
 
