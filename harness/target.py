@@ -21,6 +21,8 @@ CAPABILITIES = ["authorization-code", "password-grant", "refresh", "upstream-ref
                 # attributes reach data links
                 "directory", "account-status", "attribute-links",
                 "data-links", "cross-app-sso", "id-token-validation", "openid-provider", "saml", "saml-tamper", "idp-mfa",
+                # an OpenID provider checked directly through a public client of its (no secret, PKCE)
+                "openid-public-client",
                 # a custom auth service the harness may also speak the FlexAuth contract to (flexauth step)
                 "flexauth",
                 # an OAuth WRAP endpoint issues the service's SAML assertions for a password (the mock

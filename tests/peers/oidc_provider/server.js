@@ -1,8 +1,8 @@
 // npm oidc-provider (a certified OpenID provider) as a vendor would run it, on plain HTTP loopback:
 // `node server.js --mic-port N --app-redirect URL [--port P]` serves the issuer http://127.0.0.1:<port>
 // (port 0: any free one) and prints {"issuer": ...} once it listens. Its clients: the MIC's (mic-oidc,
-// redirect URI http://127.0.0.1:<mic-port>/oidc/redirect) and a relying party for the openid-provider
-// profile (conformance, redirect URI <app-redirect>). The login page is ours, as oidc-provider leaves it
+// redirect URI http://127.0.0.1:<mic-port>/oidc/redirect) and relying parties for the openid-provider
+// profile (conformance and the public conformance-public, redirect URI <app-redirect>). The login page is ours, as oidc-provider leaves it
 // to its deployer; consent is granted without a page (first-party clients), offline_access included.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -118,6 +118,13 @@ server.listen(Number(args.port), '127.0.0.1', () => {
       {
         client_id: 'conformance',
         client_secret: 'conformance-secret',
+        redirect_uris: [args['app-redirect']],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      },
+      {
+        client_id: 'conformance-public',
+        token_endpoint_auth_method: 'none',
         redirect_uris: [args['app-redirect']],
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
