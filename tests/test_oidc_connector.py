@@ -76,6 +76,14 @@ def test_a_code_of_another_login_is_refused_by_its_pkce_verifier(idp, connector,
     assert refused.value.error == "invalid_grant" and "invalid_grant" in refused.value.debug
 
 
+def test_an_authorization_response_from_another_issuer_is_refused_before_its_code_is_sent(idp, connector, clock):
+    params = callback(idp, connector)
+    with pytest.raises(ConnectorError, match="another identity provider") as refused:
+        connector.complete({**params, "iss": f"{IDP}/second"}, CALLBACK, clock.now())  # RFC 9207 2.4
+    assert refused.value.error == "access_denied"
+    assert connector.complete({**params, "iss": IDP}, CALLBACK, clock.now()).user_id == "u-alice"
+
+
 def test_a_rotated_key_is_fetched_and_the_issuers_clock_is_the_mics(idp, connector, clock):
     connector.complete(callback(idp, connector), CALLBACK, clock.now())
     idp.test_client().post("/_control/keys", json={"rotate": True, "retire_previous": True})

@@ -7,9 +7,10 @@ and ``provider.remoteService`` (token), when given, win over discovery. Asking f
 provider drop that scope (and no refresh token comes); ``options.prompt`` says otherwise.
 With a client secret, every login also sends a PKCE challenge (S256, RFC 7636), as
 providers such as oidc-provider require of every client by default (RFC 9700 2.1.1).
-The browser comes back to ``/oidc/redirect``. The id_token is checked before anything is believed: its signature
-against the issuer's JWKS (fetched again once when it names a key not seen yet, as after
-a rotation), ``iss``, ``aud``, ``exp``, ``iat`` on the MIC's clock, the ``nonce`` this
+The browser comes back to ``/oidc/redirect``, where an ``iss`` must be the issuer's (RFC
+9207: a mix-up is refused before the code is sent anywhere). The id_token is checked
+before anything is believed: its signature against the issuer's JWKS (fetched again once
+when it names a key not seen yet, as after a rotation), ``iss``, ``aud``, ``exp``, ``iat`` on the MIC's clock, the ``nonce`` this
 login sent, and ``at_hash`` when present. The user id is ``sub``.
 """
 from __future__ import annotations
@@ -128,6 +129,9 @@ class OpenIDConnectLogin(OAuth2Upstream, RedirectLogin):
         return url
 
     def complete(self, params: Mapping[str, str], callback_url: str, now: float) -> Identity:
+        if "iss" in params and params["iss"].rstrip("/") != self.issuer:  # RFC 9207 2.4: a mix-up
+            raise ConnectorError("access_denied", "the login came back from another identity provider",
+                                 debug=f"authorization response iss {params['iss']!r}, expected {self.issuer!r}")
         pkce = {"code_verifier": verifier_for(params.get("state", ""), self.client_secret)} if self.client_secret else {}
         token = self._redeem(params, callback_url, **pkce)
         claims = self._checked(token, now, nonce=nonce_for(params.get("state", "")))
