@@ -10,8 +10,9 @@ providers such as oidc-provider require of every client by default (RFC 9700 2.1
 The browser comes back to ``/oidc/redirect``, where an ``iss`` must be the issuer's (RFC
 9207: a mix-up is refused before the code is sent anywhere). The id_token is checked
 before anything is believed: its signature against the issuer's JWKS (fetched again once
-when it names a key not seen yet, as after a rotation), ``iss``, ``aud``, ``exp``, ``iat`` on the MIC's clock, the ``nonce`` this
-login sent, and ``at_hash`` when present. The user id is ``sub``.
+when it names a key not seen yet, as after a rotation), ``iss``, ``aud``, ``exp``, ``iat``
+on the MIC's clock, the ``nonce`` this login sent, and ``at_hash`` when present. The user
+id is ``sub``.
 """
 from __future__ import annotations
 
