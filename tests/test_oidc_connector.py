@@ -155,7 +155,8 @@ def test_the_provider_options_are_checked_with_file_and_line(demo_refusal, old, 
 
 
 def test_a_provider_whose_discovery_fails_sends_the_app_an_error_not_a_500(tmp_path):
-    config = DEMO.read_text().replace(" " * 20 + "grantEndpoint: ${OIDC_IDP:-http://oidc-idp.invalid}/authorize\n", "", 1)
+    explicit = " " * 20 + "grantEndpoint: ${OIDC_IDP:-http://oidc-idp.invalid}/authorize\n"
+    config = DEMO.read_text().replace(explicit, "", 1)  # the authorization endpoint from discovery
     path = tmp_path / "mic.yaml"
     path.write_text(config)
     variables = {"OIDC_IDP": "http://127.0.0.1:9", "OAUTH2_IDP": "http://idp", "APP": "http://app.test"}

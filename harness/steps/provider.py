@@ -5,8 +5,8 @@ The cell's service names the provider (``provider: {issuer, client_id, client_se
 its endpoints come from its discovery document. ``op_authorize`` sends the browser (or its
 HTTP stand-in) with a nonce when asked and PKCE whenever a code is asked for (S256 unless
 ``pkce`` names the method: RFC 9700 2.1.1 has careful clients use it, and providers such as
-oidc-provider require it), and captures what comes back to the redirect URI (``code``, ``id_token``, ``access_token``, ``state``, ``error``); ``op_token``
-redeems or refreshes; ``op_userinfo`` reads the user's claims; ``op_id_token`` checks an
+oidc-provider require it), and captures what comes back to the redirect URI (``code``,
+``id_token``, ``access_token``, ``state``, ``error``); ``op_token`` redeems or refreshes; ``op_userinfo`` reads the user's claims; ``op_id_token`` checks an
 id_token as a careful relying party would: signature against the JWKS, ``iss``, ``aud``,
 ``exp``/``iat`` on the target's clock, ``nonce``, ``at_hash`` and ``c_hash``.
 """

@@ -133,9 +133,10 @@ class OpenIDConnectLogin(OAuth2Upstream, RedirectLogin):
         if "iss" in params and params["iss"].rstrip("/") != self.issuer:  # RFC 9207 2.4: a mix-up
             raise ConnectorError("access_denied", "the login came back from another identity provider",
                                  debug=f"authorization response iss {params['iss']!r}, expected {self.issuer!r}")
-        pkce = {"code_verifier": verifier_for(params.get("state", ""), self.client_secret)} if self.client_secret else {}
+        state = params.get("state", "")
+        pkce = {"code_verifier": verifier_for(state, self.client_secret)} if self.client_secret else {}
         token = self._redeem(params, callback_url, **pkce)
-        claims = self._checked(token, now, nonce=nonce_for(params.get("state", "")))
+        claims = self._checked(token, now, nonce=nonce_for(state))
         return Identity(user_id=str(claims["sub"]), upstream_token=token,
                         attributes={k: v for k, v in claims.items() if k not in TOKEN_CLAIMS})
 
