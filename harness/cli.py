@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     paths.add_argument("paths", nargs="*", help="scenario files or directories (default: scenarios, or the profile's)")
     paths.add_argument("-k", dest="keyword", help="only cells whose id matches this pytest -k expression")
     paths.add_argument("--profile", choices=profiles.available(), help="only the cells of this profile")
+    for flag, meta, what in (("-m", "MARKEXPR", "only cells whose tags match this pytest -m expression"),
+                             ("--maxfail", "N", "stop after N failed cells"),
+                             ("--durations", "N", "show the N slowest cells")):
+        paths.add_argument(flag, metavar=meta, dest=f"pass_{flag.strip('-')}", help=f"{what} (pytest's own); "
+                           "other pytest options without a value (-x, --lf, -q) pass through too")
 
     run = commands.add_parser("run", parents=[aimed, paths], help="run scenarios and write the report")
     run.add_argument("--report", default="reports", metavar="DIR", help="where the report goes (default: reports)")
@@ -66,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--expected-failures", metavar="FILE", help="also check this expected-failures file")
     commands.add_parser("schema", help="print the scenario language's JSON Schema (as shipped in the package)")
     commands.add_parser("serve", help="run the fleet in the foreground and print what it serves")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in ("run", "list"):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    #: what run and list do not know themselves goes to pytest as it is (-x, -m, --lf, --maxfail, -q, ...)
+    args.pytest = extra
     handler = {"run": _run, "certify": _certify, "list": _list, "validate": _validate,
                "schema": _schema, "serve": _serve}[args.command]
     return handler(args)
@@ -77,7 +86,7 @@ def _pytest_args(args: argparse.Namespace) -> list[str]:
     chosen = list(getattr(args, "paths", None) or [])
     if not chosen:
         chosen = [str(p) for p in profiles.load(args.profile).files()] if args.profile else ["scenarios"]
-    options = ["-p", "no:cacheprovider", "--no-header", *chosen]
+    options = ["--no-header", *chosen]
     for name, flag in _TARGET_OPTIONS.items():
         value = getattr(args, name, None)
         if value:
@@ -86,7 +95,11 @@ def _pytest_args(args: argparse.Namespace) -> list[str]:
         options.append("--mic-tls")
     if getattr(args, "keyword", None):
         options += ["-k", args.keyword]
-    return options
+    for flag in ("-m", "--maxfail", "--durations"):
+        value = getattr(args, f"pass_{flag.strip('-')}", None)
+        if value:
+            options += [flag, value]
+    return options + list(getattr(args, "pytest", None) or [])
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -105,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
 def _certify(args: argparse.Namespace) -> int:
     report = Path(args.report or Path("certification") / args.profile)
     (report / "results.json").unlink(missing_ok=True)  # an earlier run's results must not be judged
-    code = _run(argparse.Namespace(**{**vars(args), "paths": [], "keyword": None, "report": str(report),
+    code = _run(argparse.Namespace(**{**vars(args), "paths": [], "keyword": None, "pytest": [], "report": str(report),
                                       "expected_failures": None, "baseline": None, "workers": None}))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         print(f"mic-harness certify: the run did not complete (pytest exit {code}); no package written",

@@ -26,12 +26,12 @@ MIC_HARNESS = str(Path(sys.executable).with_name("mic-harness"))
 PASSWORD_CELLS = sum("password-grant" in s.capabilities for s in planned_target().services.values())
 
 
-def run(tmp_path, *files):
+def run(tmp_path, *files, options=()):
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()
     for name, text in files:
         (scenarios / name).write_text(text)
-    return subprocess.run([MIC_HARNESS, "run", str(scenarios), "--report", str(tmp_path / "report")],
+    return subprocess.run([MIC_HARNESS, "run", str(scenarios), "--report", str(tmp_path / "report"), *options],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
 
 
@@ -53,6 +53,20 @@ def test_run_exits_non_zero_when_a_scenario_fails_and_says_why(tmp_path):
     assert "wonderland" not in done.stdout and "demo-app-secret" not in done.stdout
     results = json.loads((tmp_path / "report" / "results.json").read_text())
     assert results["summary"] == {"total": 2 * PASSWORD_CELLS, "passed": PASSWORD_CELLS, "failed": PASSWORD_CELLS}
+
+
+def test_pytest_options_pass_through_run_and_x_stops_at_the_first_failure(tmp_path):
+    done = run(tmp_path, ("a-bad.yaml", FAILING), ("ok.yaml", PASSING), options=("-x", "--durations", "3", "-q"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "unrecognized arguments" not in done.stderr
+    assert "stopping after 1 failures" in done.stdout and "slowest 3 durations" in done.stdout
+    assert json.loads((tmp_path / "report" / "results.json").read_text())["summary"]["total"] == 1
+
+
+def test_certify_refuses_options_that_would_narrow_it_silently():
+    done = subprocess.run([MIC_HARNESS, "certify", "--profile", "mic-core", "-x"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and "unrecognized arguments: -x" in done.stderr
 
 
 def test_serve_prints_the_table_its_urls_answer_and_ctrl_c_stops_it():
