@@ -123,12 +123,23 @@ def test_users_may_log_in_by_another_attribute_and_only_those_the_filter_admits(
 
 
 @pytest.mark.parametrize("name", ["searching", "direct", "active"])
-def test_wrong_unknown_and_empty_are_invalid_grant_and_so_is_locked_where_unexplained(request, name):
+def test_wrong_unknown_and_empty_are_invalid_grant_and_a_locked_or_expired_account_ends_the_login_with_why(
+        request, name):
     connector = request.getfixturevalue(name)
     for username, password in (("alice", "not-hers"), ("nobody", "wonderland"), ("alice", ""), ("", "wonderland")):
         assert refusal(connector, username, password).error == "invalid_grant"
-    # a locked account: LDAP cannot tell it from a wrong password; AD says so
-    assert refusal(connector, "lorina", "tweedledum").error == ("access_denied" if name == "active" else "invalid_grant")
+    # AD's sub-code, or the LDAP directory's password policy control (ppolicy), says why
+    for username, password, why in (("lorina", "tweedledum", "locked"), ("edith", "tweedledee", "expired")):
+        refused = refusal(connector, username, password)
+        assert refused.error == "access_denied" and why in refused.description, username
+    assert refusal(connector, "edith", "not-hers").error == "invalid_grant"  # expiry is no news to a stranger
+
+
+@pytest.mark.parametrize("value", [b"0\x00", b"0\x03\x81\x01\x07", b"0\x05\x81\x01\x01", b"0\x03\x81\x81\x01",
+                                   b"\x04\x03\x81\x01\x01", b"", None])
+def test_a_password_policy_answer_that_gives_no_known_reason_is_a_wrong_password(searching, value):
+    refused = searching.refusal({"result": 49, "controls": {ldap.PASSWORD_POLICY: {"value": value}}})
+    assert refused.error == "invalid_grant" and refused.description == "The username or password is not right."
 
 
 @pytest.mark.parametrize("name", ["searching", "direct", "active"])

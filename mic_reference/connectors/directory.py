@@ -49,6 +49,8 @@ REMOTE_SERVICE = {"type": "string", "pattern": "^ldaps?://[^/?#@]+/?$",
 _TRANSIENT = {3: "timeLimitExceeded", 11: "adminLimitExceeded", 51: "busy", 52: "unavailable"}
 _BINARY_IDS = {"objectguid": lambda raw: str(uuid.UUID(bytes_le=raw)), "objectsid": lambda raw: _sid(raw)}
 BAD_CREDENTIALS = "The username or password is not right."
+ACCOUNT_LOCKED = "The account is locked; ask an administrator to unlock it."
+PASSWORD_EXPIRED = "The password has expired; set a new one, then log in."
 _FAILED_EXCHANGES = {LDAPSocketOpenError: "no connection to the directory",
                      LDAPSocketReceiveError: "no answer from the directory in time",
                      LDAPSessionTerminatedByServerError: "the directory closed the connection"}
@@ -113,10 +115,10 @@ class DirectoryLogin(PasswordLogin):
 
     # -- what subclasses use ------------------------------------------------------------
 
-    def bind(self, connection: Connection, name: str, password: str) -> None:
+    def bind(self, connection: Connection, name: str, password: str, controls: list | None = None) -> None:
         # (not ldap3's rebind, which turns a timed-out answer into a bind error)
         connection.authentication, connection.user, connection.password = SIMPLE, name, password
-        if not connection.bind():
+        if not connection.bind(controls=controls):
             raise self.refusal(connection.result)
 
     def find_one(self, connection: Connection, attribute: str, value: str, object_class: str,
