@@ -25,6 +25,7 @@ from plumbing.tls import LocalTLS
 ALICE = "uid=alice,ou=people,dc=example,dc=org"
 SERVICE = ("cn=mic-service,ou=services,dc=example,dc=org", "mic-service-secret")
 BASE = "dc=example,dc=org"
+PASSWORD_POLICY = "1.3.6.1.4.1.42.2.27.8.5.1"  # draft-behera-ldap-password-policy
 AD_BASE = "DC=corp,DC=example"
 
 
@@ -119,6 +120,20 @@ def test_locked_and_expired_accounts_get_a_bare_49_even_with_the_right_password_
     clock.set(datetime(2020, 6, 1, tzinfo=timezone.utc).timestamp())
     assert bind(directories["ldap"], edith, "tweedledee").bound
     assert not bind(directories["ldap"], lorina, "tweedledum").bound  # 000001010000Z: until an administrator acts
+
+
+@pytest.mark.parametrize("user, password, value", [
+    ("alice", "wonderland", b"0\x00"), ("alice", "wrong", b"0\x00"), ("lorina", "wrong", b"0\x03\x81\x01\x01"),
+    ("edith", "tweedledee", b"0\x03\x81\x01\x00"), ("edith", "wrong", b"0\x00"), ("nobody", "wrong", None)])
+def test_the_password_policy_control_says_why_a_bind_was_refused_as_ppolicy_does(directories, user, password, value):
+    connection = Connection(server(directories["ldap"]), f"uid={user},ou=people,dc=example,dc=org", password)
+    connection.open()
+    connection.bind(controls=[(PASSWORD_POLICY, False, None)])
+    assert (connection.result.get("controls") or {}).get(PASSWORD_POLICY, {}).get("value") == value
+    ad = Connection(server(directories["ad"]), "lorina@corp.example", "tweedledum")
+    ad.open()
+    ad.bind(controls=[(PASSWORD_POLICY, False, None)])
+    assert ad.result["result"] == 49 and not ad.result.get("controls")  # AD says why in its own words
 
 
 def test_a_lockout_ends_after_the_policys_duration_on_the_directorys_clock(tmp_path, clock):

@@ -88,6 +88,14 @@ def observed(url: str, ca_pem: str) -> dict:
     seen["names that are not DNs"] = {name: answer(bound(name, "wonderland")) for name in (
         "not a dn", f"uid=,{PEOPLE}", f"uid=a\x00b,{PEOPLE}", f"uid=a;b,{PEOPLE}", f"uid=#04024869,{PEOPLE}",
         rf"uid=\2a\29\28uid=\2a,{PEOPLE}", f"uid=alice, {PEOPLE}")}
+    seen["password policy control"] = {}
+    for name, password in ((person("alice"), "wonderland"), (person("alice"), "x"), (person("lorina"), "tweedledum"),
+                           (person("edith"), "tweedledee"), (person("edith"), "x"), (person("nobody"), "x")):
+        asking = Connection(server, name, password, receive_timeout=3)
+        asking.open()
+        asking.bind(controls=[(ldap.PASSWORD_POLICY, False, None)])
+        seen["password policy control"][f"{name} / {password}"] = (
+            asking.result["result"], (asking.result.get("controls") or {}).get(ldap.PASSWORD_POLICY, {}).get("value"))
     anonymous = Connection(server, receive_timeout=3)
     anonymous.open()
     seen["starttls before a bind"] = anonymous.start_tls()
@@ -144,17 +152,19 @@ def direct(directory):
 
 
 @pytest.mark.parametrize("name", ["searching", "direct"])
-def test_the_mic_logs_in_against_slapd_with_the_overlays_member_of(request, name):
+def test_the_mic_logs_in_against_slapd_with_the_overlays_member_of_and_ppolicys_reasons(request, name):
     connector = request.getfixturevalue(name)
     alice = connector.password_login("alice", "wonderland")
     assert alice.user_id == "alice" and alice.attributes["mail"] == "alice@example.org"
     assert sorted(alice.attributes["memberOf"]) == ALICE_GROUPS
     assert not {"userPassword", "pwdChangedTime", "entryUUID"} & set(alice.attributes)
-    for username, password in (("alice", "wrong"), ("nobody", "wonderland"), ("lorina", "tweedledum"),
-                               ("edith", "tweedledee"), *((injected, "wonderland") for injected in INJECTIONS)):
+    for username, password, error in (("alice", "wrong", "invalid_grant"), ("nobody", "wonderland", "invalid_grant"),
+                                      ("lorina", "tweedledum", "access_denied"),  # ppolicy: accountLocked
+                                      ("edith", "tweedledee", "access_denied"),  # ppolicy: passwordExpired
+                                      *((injected, "wonderland", "invalid_grant") for injected in INJECTIONS)):
         with pytest.raises(ConnectorError) as refused:
             connector.password_login(username, password)
-        assert refused.value.error == "invalid_grant", (username, refused.value.debug)
+        assert refused.value.error == error, (username, refused.value.debug)
 
 
 def test_a_service_account_slapd_refuses_is_the_mics_fault(directory):

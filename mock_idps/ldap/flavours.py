@@ -22,6 +22,8 @@ from . import tree
 
 #: attributes no search returns and no filter or compare may test
 PASSWORD_ATTRIBUTES = frozenset({"userpassword", "unicodepwd"})
+#: the password policy control's errors (draft-behera-ldap-password-policy 6.2)
+PASSWORD_EXPIRED, ACCOUNT_LOCKED = 0, 1
 #: a DN as RFC 4514 3 writes one, each value a non-empty string (a pair: an escaped special or hex)
 _PAIR = r'\\(?:[\\"+,;<> #=]|[0-9A-Fa-f]{2})'
 _VALUE = rf'(?:[^\x00 "#+,;<>\\]|{_PAIR})(?:(?:[^\x00"+,;<>\\]|{_PAIR})*(?:[^\x00 "+,;<>\\]|{_PAIR}))?'
@@ -56,6 +58,15 @@ def password_matches(entry, attribute: str, password: bytes) -> bool:
     return False
 
 
+class PolicyRefusal(ldaperrors.LDAPInvalidCredentials):
+    """A refused bind of an entry the password policy covers; ``policy_error`` is the Behera
+    draft's error (0 passwordExpired, 1 accountLocked), None for a wrong password."""
+
+    def __init__(self, policy_error: int | None) -> None:
+        super().__init__()
+        self.policy_error = policy_error
+
+
 class Flavour:
     """What both kinds of directory share; subclasses say how names resolve and how refusals read."""
 
@@ -65,6 +76,8 @@ class Flavour:
     operational: frozenset[str] = frozenset()
     #: whether the root DSE may be read on a connection nobody bound on
     root_dse_before_bind = True
+    #: whether a bind that asks for the password policy control gets it back (OpenLDAP's ppolicy)
+    password_policy_control = False
 
     def __init__(self, root) -> None:
         self.root = root
@@ -114,12 +127,14 @@ class PlainLdap(Flavour):
     to the same answers). A locked account (``pwdAccountLockedTime``, for the policy's
     ``pwdLockoutDuration``; ``000001010000Z`` or a duration of 0: until an administrator acts) and
     an expired password (``pwdChangedTime`` older than the policy's ``pwdMaxAge``) get the same bare
-    49 as a wrong password; the policy is the entry's ``pwdPolicySubentry``, else the default one
-    (``ppolicy_default``), ``cn=default,ou=policies`` under the root. memberOf and the ppolicy
-    state are operational. A bind name that is not an RFC 4514 DN is ``34 invalid DN``, and
-    nothing, not even the root DSE, is read before a bind (``53 authentication required``)."""
+    49 as a wrong password; the password policy control, when asked for, says which. The policy is
+    the entry's ``pwdPolicySubentry``, else the default one (``ppolicy_default``),
+    ``cn=default,ou=policies`` under the root. memberOf and the ppolicy state are operational. A
+    bind name that is not an RFC 4514 DN is ``34 invalid DN``, and nothing, not even the root DSE,
+    is read before a bind (``53 authentication required``)."""
 
     name = "ldap"
+    password_policy_control = True
     operational = frozenset({"memberof", "pwdaccountlockedtime", "pwdchangedtime", "pwdfailuretime",
                              "pwdpolicysubentry", "pwdreset", "pwdgraceusetime", "pwdhistory"})
     root_dse_before_bind = False
@@ -136,12 +151,12 @@ class PlainLdap(Flavour):
     def check(self, entry, password: bytes, now: float) -> None:
         policy = self._policy(entry)
         if self._locked(entry, policy, now):
-            raise self.invalid_credentials("account locked")
+            raise PolicyRefusal(ACCOUNT_LOCKED)
         if not password_matches(entry, self.password_attribute, password):
-            raise self.invalid_credentials("bad password")
+            raise PolicyRefusal(None)
         changed, max_age = _first(entry, "pwdChangedTime"), int(_first(policy, "pwdMaxAge", "0"))
         if changed is not None and max_age and _generalized_time(changed) + max_age <= now:
-            raise self.invalid_credentials("password expired")
+            raise PolicyRefusal(PASSWORD_EXPIRED)
 
     def _policy(self, entry):
         named = _first(entry, "pwdPolicySubentry")

@@ -3,7 +3,8 @@
 Over ldaptor's ``LDAPServer`` it adds what real directories do and ldaptor does not:
 the flavour's bind rules, no search (or compare) before a bind, password attributes
 never returned nor tested, the flavour's operational attributes returned only when
-asked for, size and time limits, StartTLS, "Who am I?" (RFC 4532), and a read-only tree.
+asked for, the password policy control where the flavour has ppolicy, size and time
+limits, StartTLS, "Who am I?" (RFC 4532), and a read-only tree.
 Every bind, search, compare, StartTLS and whoami is logged and may be struck by an armed fault.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from twisted.internet import defer, protocol, reactor, task
 from twisted.internet.interfaces import ISSLTransport
 from twisted.python import components
 
-from .flavours import PASSWORD_ATTRIBUTES, as_text as _text
+from .flavours import PASSWORD_ATTRIBUTES, PolicyRefusal, as_text as _text
 from .tree import lookup, settled
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 NOTICE_OF_DISCONNECTION = b"1.3.6.1.4.1.1466.20036"
 WHO_AM_I = "1.3.6.1.4.1.4203.1.11.3"
+PASSWORD_POLICY = b"1.3.6.1.4.1.42.2.27.8.5.1"
 _SCOPES = {pureldap.LDAP_SCOPE_baseObject: "base", pureldap.LDAP_SCOPE_singleLevel: "one",
            pureldap.LDAP_SCOPE_wholeSubtree: "sub"}
 
@@ -41,6 +43,7 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         """A new connection, which a fault may drop at once (a directory that is down), answer with a
         Notice of Disconnection carrying its result (RFC 4511 4.4.1), or leave unread for its delay."""
         super().connectionMade()
+        self._response_controls: dict[int, list[tuple]] = {}
         entry = self.directory.record("connect", {"peer": str(self.transport.getPeer().host)})
         fault = self.directory.fault_for("connect", entry)
         entry["status"] = 0
@@ -59,6 +62,16 @@ class DirectoryProtocol(ldapserver.LDAPServer):
             self.transport.pauseProducing()  # network latency is wall time, not a TTL
             reactor.callLater(fault.delay, self.transport.resumeProducing)
 
+    def handle(self, msg) -> None:
+        self._message_id = msg.id  # the request a handler answers, for the controls of its response
+        super().handle(msg)
+
+    def queue(self, id, op) -> None:
+        controls = self._response_controls.pop(id, None)
+        if controls is None or not self.connected:
+            return super().queue(id, op)
+        self.transport.write(pureldap.LDAPMessage(op, id=id, controls=controls).toWire())
+
     # -- bind ---------------------------------------------------------------------
 
     def handle_LDAPBindRequest(self, request, controls, reply):
@@ -69,12 +82,23 @@ class DirectoryProtocol(ldapserver.LDAPServer):
         body = {"name": name, "mechanism": _text(request.auth[0]) if request.sasl else "simple",
                 "password": "" if request.sasl else _text(request.auth)}
 
+        message_id = self._message_id
+        policy_asked = self.directory.flavour.password_policy_control and any(
+            control[0] == PASSWORD_POLICY for control in controls or ())
+
         def bind(log_entry: dict):
             self.boundUser = None  # a failed bind leaves the connection anonymous (RFC 4511 4.2.1)
             if request.sasl:
                 raise ldaperrors.LDAPAuthMethodNotSupported("SASL is not offered; use a simple bind")
             password = request.auth if isinstance(request.auth, bytes) else str(request.auth).encode()
-            self.boundUser = self.directory.flavour.authenticate(name, password, self.directory.clock.now())
+            try:
+                self.boundUser = self.directory.flavour.authenticate(name, password, self.directory.clock.now())
+            except PolicyRefusal as refused:
+                if policy_asked:
+                    self._response_controls[message_id] = [_password_policy(refused.policy_error)]
+                raise
+            if policy_asked:
+                self._response_controls[message_id] = [_password_policy(None)]
             return pureldap.LDAPBindResponse(resultCode=ldaperrors.Success.resultCode)
 
         return self._serve("bind", body, bind)
@@ -235,6 +259,13 @@ class DirectoryFactory(protocol.ServerFactory):
 
 # ldaptor's inherited handlers find the tree by adapting the factory
 components.registerAdapter(lambda factory: factory.directory.root, DirectoryFactory, interfaces.IConnectedLDAPEntry)
+
+
+def _password_policy(error: int | None) -> tuple:
+    """The password policy response control (draft-behera-ldap-password-policy 6.2), its
+    ``error [1] ENUMERATED`` only when there is one, as slapd's ppolicy overlay sends it."""
+    value = b"\x30\x00" if error is None else b"\x30\x03\x81\x01" + bytes([error])
+    return PASSWORD_POLICY, None, value
 
 
 def _raise(exc: Exception) -> None:
