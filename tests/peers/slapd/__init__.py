@@ -79,7 +79,11 @@ def running(tmp: Path, tree: Path = TREE) -> Iterator[Slapd]:
                     admin_password=admin_password, directory=tmp)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()  # (a slapd that inherited a blocked SIGTERM, say) must not outlive the test
+            process.wait(timeout=10)
         log.close()
 
 
