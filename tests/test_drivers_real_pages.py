@@ -24,6 +24,11 @@ AUTOPOSTS = {
                           '<script>window.onload = function () { document.forms[1].submit(); };</script></body>',
     "script-by-id": '<body><p>Redirecting…</p><form id="saml" method="post" action="/acs">' + HIDDEN + '</form>'
                     '<script type="text/javascript">document.getElementById("saml").submit();</script></body>',
+    "script-forms-name": '<body><form action="/lang"><input name="q"></form><form name="saml" method="post" '
+                         'action="/acs">' + HIDDEN + '</form><script>document.forms.saml.submit()</script></body>',
+    "script-query-selector": '<body><form id="saml-form" method="post" action="/acs">' + HIDDEN + '<noscript>'
+                             '<input type="submit" value="Continue"></noscript></form>'
+                             "<script>document.querySelector('#saml-form').submit();</script></body>",
     # SimpleSAMLphp and Shibboleth: a script file posts the form; a noscript button for browsers without one
     "script-file-noscript": '<head><script src="/post.js"></script></head><body><noscript><p>Press Continue.</p>'
                             '</noscript><form method="post" action="/acs">' + HIDDEN +

@@ -87,8 +87,8 @@ def test_an_idp_signing_with_another_key_than_declared_is_refused(tmp_path, node
     back = [parse_qs(urlsplit(e["response"]["headers"]["location"]).query) for e in cell["exchanges"]
             if "/saml/assertion" in e["url"]]
     assert back and back[-1]["error"] == ["access_denied"]
-    assert back[-1]["error_description"] == ["the assertion's signature does not verify with the configured IdP "
-                                             "certificate"]
+    said = "the assertion's signature does not verify with the configured IdP certificate"
+    assert back[-1]["error_description"] == [said]
 
 
 def test_a_signed_response_around_an_unsigned_assertion_is_taken(tmp_path, node_bin):

@@ -25,12 +25,12 @@ from ..context import StepFailed
 _VOID = ("input", "br", "img", "meta", "link", "hr")
 _SIMPLE = re.compile(r"""^(?P<tag>[a-zA-Z][\w-]*)?(?P<parts>(?:\#[\w-]+|\.[\w-]+|\[[\w-]+(?:[*^$]?=(?:"[^"]*"|'[^']*'|[^\]'"]*))?\])*)$""")
 _PART = re.compile(r"""\#(?P<id>[\w-]+)|\.(?P<cls>[\w-]+)|\[(?P<attr>[\w-]+)(?:(?P<op>[*^$]?=)(?P<value>"[^"]*"|'[^']*'|[^\]'"]*))?\]""")
-#: how a script names the form it submits
-_SCRIPT_FORM = (re.compile(r"forms\s*\[\s*(\d+)\s*\]\s*\.submit\s*\("),
-                re.compile(r"""getElementById\(\s*['"]([^'"]+)['"]\s*\)\s*\.submit\s*\("""),
-                re.compile(r"""forms\s*\[\s*['"]([^'"]+)['"]\s*\]\s*\.submit\s*\("""),
-                re.compile(r"""forms\.([A-Za-z_]\w*)\s*\.submit\s*\("""),
-                re.compile(r"""querySelector\(\s*['"]([^'"]+)['"]\s*\)\s*\.submit\s*\("""))
+#: how a script names the form it submits, and by what (an index, an id, a name, a selector)
+_SCRIPT_FORM = ((re.compile(r"forms\s*\[\s*(\d+)\s*\]\s*\.submit\s*\("), "index"),
+                (re.compile(r"""getElementById\(\s*['"]([^'"]+)['"]\s*\)\s*\.submit\s*\("""), "id"),
+                (re.compile(r"""forms\s*\[\s*['"]([^'"]+)['"]\s*\]\s*\.submit\s*\("""), "name"),
+                (re.compile(r"""forms\.([A-Za-z_]\w*)\s*\.submit\s*\("""), "name"),
+                (re.compile(r"""querySelector\(\s*['"]([^'"]+)['"]\s*\)\s*\.submit\s*\("""), "selector"))
 
 
 @dataclass
@@ -161,9 +161,9 @@ class Page(HTMLParser):
     def autopost(self) -> Form | None:
         """The form this page posts by itself, if it does (see the module's docstring)."""
         for trigger, onload in [(self.onload, True), *((script, False) for script in self.scripts)]:
-            for pattern in _SCRIPT_FORM:
+            for pattern, kind in _SCRIPT_FORM:
                 for found in pattern.finditer(trigger):
-                    form = self._named(pattern, found.group(1))
+                    form = self._named(kind, found.group(1))
                     if form is not None and (onload or form.hidden_only):
                         return form
         if "submit()" in self.onload and self.forms:
@@ -174,17 +174,17 @@ class Page(HTMLParser):
                 return form
         return None
 
-    def _named(self, pattern: re.Pattern, name: str) -> Form | None:
-        if pattern is _SCRIPT_FORM[0]:
-            index = int(name)
-            return self.forms[index] if index < len(self.forms) else None
-        if pattern is _SCRIPT_FORM[4]:
+    def _named(self, kind: str, name: str) -> Form | None:
+        """The form a script names (``document.forms`` takes a name or an id)."""
+        if kind == "index":
+            return self.forms[int(name)] if int(name) < len(self.forms) else None
+        if kind == "selector":
             try:
                 return next(iter(self.select(name)), None)
-            except StepFailed:
+            except StepFailed:  # a selector beyond what this driver reads names no form it can post
                 return None
-        key = "id" if pattern is _SCRIPT_FORM[1] else "name"
-        return next((f for f in self.forms if f.attrs.get(key) == name or f.attrs.get("id") == name), None)
+        return next((f for f in self.forms if f.attrs.get("id") == name
+                     or (kind == "name" and f.attrs.get("name") == name)), None)
 
     def select(self, selector: str) -> list[Form]:
         """The forms a simple CSS selector matches."""
