@@ -66,8 +66,8 @@ def package(directory: Path, profile: Profile) -> Verdict:
     cells = [_cell(result, profile, vendor is not None) for result in data["results"]]
     refusals = [f"{c['id']}: {c['outcome']}" + (f" ({c['reason']})" if c["reason"] else "")
                 for c in cells if c["required"] and c["outcome"] not in PASSING]
-    if not cells:
-        refusals.append(f"the profile '{profile.name}' ran no cell on this target")
+    if not any(c["applicable"] and c["outcome"] in PASSING for c in cells):
+        refusals.append(f"the profile '{profile.name}' passed no applicable cell on this target")
     word, summary = _judge(refusals, run.get("narrowed", []), cells)
     unmapped = vendor.get("unmapped", []) if vendor else []
     notes = [f"not run: service {sid} (the declaration does not map it)" for sid in unmapped]

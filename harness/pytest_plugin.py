@@ -25,7 +25,7 @@ from . import baseline, expected as expected_failures, profiles, report, scenari
 from .context import RunContext
 from .fleet import EmbeddedFleet, planned_target
 from .upstream import UpstreamError, VendorUpstream, load as vendor_upstream
-from .runner import CellResult, Runner
+from .runner import CellResult, Runner, StepRecord
 
 HARNESS = pytest.StashKey["Harness"]()
 
@@ -196,17 +196,23 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """The cell's record rides on its test report: an attribute of a report travels from an
     xdist worker to the controller with it. A skipped cell never runs; it still belongs in
-    the report, with its reason."""
+    the report, with its reason; so does a cell the harness could not run at all (a fleet that
+    would not start), as failed, with what stopped it."""
     result = yield
     if not isinstance(item, ScenarioItem):
         return result
+    connector = item.config.stash[HARNESS].plan.services[item.cell.service].connector
     if result.when == "call" and item.record is not None:
         result.mic_cell = item.record
     elif result.when == "setup" and result.skipped:
         reason = result.longrepr[2] if isinstance(result.longrepr, tuple) else str(result.longrepr)
-        connector = item.config.stash[HARNESS].plan.services[item.cell.service].connector
         result.mic_cell = report.cell_json(CellResult(item.cell, "skipped", 0.0, connector=connector,
                                                       reason=reason.removeprefix("Skipped: ")))
+    elif result.failed and call.excinfo is not None and not isinstance(call.excinfo.value, ScenarioFailed):
+        crash = StepRecord("harness", None, "failed", call.duration, f"the cell could not run: "
+                                                                     f"{call.excinfo.exconly()[:500]}")
+        result.mic_cell = report.cell_json(CellResult(item.cell, "failed", call.duration, [crash],
+                                                      connector=connector))
     return result
 
 

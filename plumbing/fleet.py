@@ -117,7 +117,8 @@ class Fleet:
         """Bind every member, build it, serve it on its own thread and wait until it answers."""
         try:
             self.urls.update(self.external)
-            for member in self._members.values():
+            # fixed ports first: a member bound to port 0 before them could be given one of them
+            for member in sorted(self._members.values(), key=lambda m: m.name not in self.ports):
                 member.server = make_server(self.host, self.ports.get(member.name, 0), _not_ready, threaded=True, request_handler=_QuietHandler,
                                             ssl_context=self.tls.server_context() if self.tls else None)
                 scheme = "https" if self.tls else "http"

@@ -1,6 +1,7 @@
 """Certification: a profile's run becomes a package whose digest covers every file in it."""
 import hashlib
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -76,4 +77,22 @@ def test_a_required_failure_refuses_and_an_optional_one_does_not(tmp_path):
 def test_a_run_with_no_cell_certifies_nothing(tmp_path):
     _results(tmp_path / "empty", {})
     verdict = certify.package(tmp_path / "empty", profiles.load("mic-core"))
-    assert not verdict.certified and "ran no cell" in verdict.refusals[0]
+    assert not verdict.certified and "passed no applicable cell" in verdict.refusals[0]
+
+
+def test_a_fleet_that_cannot_start_refuses_certification_and_every_cell_says_why(tmp_path):
+    with socket.socket() as held:  # the MIC's fixed port is taken
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        (tmp_path / "vendor.yaml").write_text(f"mic_port: {held.getsockname()[1]}\n")
+        done = subprocess.run([MIC_HARNESS, "certify", "--profile", "oauth2-connector", "--connector-url",
+                               "http://127.0.0.1:9", "--connector", str(tmp_path / "vendor.yaml"),
+                               "--report", str(tmp_path / "package")], capture_output=True, text=True, cwd=ROOT,
+                              timeout=300)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    manifest = json.loads((tmp_path / "package" / certify.MANIFEST).read_text())
+    assert manifest["verdict"] == "refused"
+    ran = [c for c in json.loads((tmp_path / "package" / "results.json").read_text())["results"]
+           if c["outcome"] != "skipped"]
+    assert ran and all(c["outcome"] == "failed" and "the cell could not run" in c["steps"][0]["message"]
+                       for c in ran)
