@@ -18,7 +18,7 @@ import pytest
 
 from plumbing.yamlfile import YamlError
 
-from . import certify, expected, profiles, scenario as scenarios, target as targets
+from . import certify, coverage, expected, profiles, scenario as scenarios, target as targets
 from .fleet import EmbeddedFleet
 from .serve_table import render
 
@@ -69,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("paths", nargs="*", default=["scenarios"], help="scenario files or directories")
     check.add_argument("--target", metavar="FILE", help="also check this target file")
     check.add_argument("--expected-failures", metavar="FILE", help="also check this expected-failures file")
+    cover = commands.add_parser("coverage", help="which catalogued requirements the scenarios check; fails on a "
+                                "cite the catalogue lacks")
+    cover.add_argument("paths", nargs="*", default=["scenarios"], help="scenario files or directories")
+    cover.add_argument("--catalogue", default=coverage.CATALOGUE, metavar="FILE",
+                       help="the requirement catalogue (default: the bundled harness/requirements.yaml)")
+    cover.add_argument("--json", action="store_true", help="print the matrix as JSON")
     commands.add_parser("schema", help="print the scenario language's JSON Schema (as shipped in the package)")
     commands.add_parser("serve", help="run the fleet in the foreground and print what it serves")
     args, extra = parser.parse_known_args(argv)
@@ -77,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     #: what run and list do not know themselves goes to pytest as it is (-x, -m, --lf, --maxfail, -q, ...)
     args.pytest = extra
     handler = {"run": _run, "certify": _certify, "list": _list, "validate": _validate,
-               "schema": _schema, "serve": _serve}[args.command]
+               "coverage": _coverage, "schema": _schema, "serve": _serve}[args.command]
     return handler(args)
 
 
@@ -182,6 +188,12 @@ def _scenario_files(paths: list[str], errors: list[str]) -> list[Path]:
         else:
             errors.append(f"{raw}: no such file or directory")
     return found
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    errors: list[str] = []
+    files = _scenario_files(args.paths, errors)
+    return coverage.main(files, errors, args.catalogue, machine=args.json)
 
 
 def _schema(args: argparse.Namespace) -> int:
