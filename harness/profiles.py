@@ -54,8 +54,10 @@ class Profile:
 
     def takes(self, relative: str, connector: str) -> bool:
         """Whether a cell (its scenario file relative to scenarios/, its connector) belongs here."""
-        return (any(fnmatchcase(relative, p) for p in self.scenarios)
-                and (self.connectors is None or connector in self.connectors))
+        return any(fnmatchcase(relative, p) for p in self.scenarios) and self.takes_connector(connector)
+
+    def takes_connector(self, connector: str) -> bool:
+        return self.connectors is None or connector in self.connectors
 
     def required(self, relative: str) -> bool:
         return not any(fnmatchcase(relative, p) for p in self.optional)

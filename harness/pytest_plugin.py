@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 import warnings
 from datetime import datetime, timezone
@@ -118,7 +119,7 @@ class Harness:
                        "baas": target.baas if self.external or self.fleet else None, "app_key": target.app_key,
                        "embedded": not self.external,
                        "services": {s.id: s.connector for s in target.services.values()}},
-            "command": masked_command(self._config.invocation_params.args),
+            "command": masked_command(command_line(self._config)),
             "versions": versions(),
             "started": self.began.isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - self.started, 1),
@@ -129,8 +130,10 @@ class Harness:
                 f"{self.deselected} cell(s) deselected" if self.deselected else None) if text],
         }
         if self.upstream:
+            plan = planned_target()
             facts["upstream"] = {"replaces": self.upstream.member, "url": self.upstream.url,
-                                 "unmapped": self.upstream.unmapped(planned_target())}
+                                 "unmapped": [sid for sid in self.upstream.unmapped(plan) if not self.profile
+                                              or self.profile.takes_connector(plan.services[sid].connector)]}
         return facts
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -327,10 +330,10 @@ class ScenarioFile(pytest.File):
         for service, cells in by_service.items():
             yield ServiceCells.from_parent(self, name=service, cells=cells)
 
-    def repr_failure(self, excinfo, style=None):
+    def repr_failure(self, excinfo):
         if isinstance(excinfo.value, scenarios.ScenarioError):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
+        return super().repr_failure(excinfo)
 
 
 class ServiceCells(pytest.Collector):
@@ -395,6 +398,15 @@ class ScenarioItem(pytest.Item):
 
 #: options whose value is a secret, masked in the command line a report shows
 SECRET_OPTIONS = ("--mic-app-secret", "--app-secret")
+
+
+def command_line(config: pytest.Config) -> list[str]:
+    """The command as the person typed it: mic-harness's own words when it ran pytest (its
+    profile expanded into files would name this machine's paths), else pytest's arguments."""
+    program = Path(sys.argv[0]).name if sys.argv else ""
+    if program == "mic-harness":
+        return [program, *sys.argv[1:]]
+    return ["pytest", *config.invocation_params.args]
 
 
 def masked_command(args: tuple[str, ...] | list[str]) -> list[str]:

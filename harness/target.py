@@ -44,7 +44,8 @@ RECIPE_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["username", "password", "submit"],
     "properties": {"form": {"type": "string", "minLength": 1,
                             "description": "a CSS selector for the login form, where a page has several "
-                                           "(default: the form that holds the username and password fields)"},
+                                           "(default: the form that holds the username and password fields; "
+                                           "harness/drivers/pages.py says which selectors the HTTP driver reads)"},
                    "username": {"type": "string"}, "password": {"type": "string"},
                    "submit": {"type": "string"},
                    "totp_code": {"type": "string", "description": "the field of a second-step TOTP code"},

@@ -223,8 +223,10 @@ def _example(name: str, profile: str):
     """The example, loaded with a made-up value for each variable it reads from the environment."""
     path = ROOT / "harness" / "upstreams" / name
     names = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", path.read_text()))
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n"
     values = {n: "18080" if n.endswith("PORT") else "http://vendor.example:8080" if n.endswith(("URL", "ISSUER"))
-              else f"value-of-{n.lower()}" for n in names - {"CONNECTOR_URL"}}
+              else pem if n.endswith(("_CA", "_PEM", "_CERT")) else f"value-of-{n.lower()}"
+              for n in names - {"CONNECTOR_URL"}}
     with pytest.MonkeyPatch.context() as patch:
         for n, v in values.items():
             patch.setenv(n, v)
