@@ -127,3 +127,15 @@ def test_a_broken_catalogue_is_named_at_its_line_and_fails(tmp_path, capsys, ent
     captured = capsys.readouterr()
     assert f"{catalogue}:5:" in captured.err and message in captured.err
     assert "Traceback" not in captured.err + captured.out
+
+
+def test_the_report_shows_the_matrix_when_the_run_has_one(tmp_path):
+    from harness.report import page
+    run = {"results": [], "tally": {}, "generated": "now"}
+    assert 'id="coverage"' not in page.render(run, tmp_path)
+    path = scenario(tmp_path, "s.yaml", "{status: 400, cite: RFC6749-5.2}", "{status: 400, cite: RFC-<oops>}")
+    html = page.render({**run, "coverage": coverage.as_json(coverage.measure([path]))}, tmp_path)
+    section = html.split('<section id="coverage">')[1].split("</section>")[0]
+    assert "<tr class=''><td>RFC6749-5.2</td><td>MUST</td>" in section
+    assert "<tr class='gap'><td>RFC6749-3.2.1</td>" in section
+    assert "RFC-&lt;oops&gt;" in section and "RFC-<oops>" not in section

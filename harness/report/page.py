@@ -56,6 +56,7 @@ svg.sequence .back line, svg.sequence .back path { stroke: #1f5fa8; } svg.sequen
 svg.sequence .error line, svg.sequence .error path { stroke: #b00; } svg.sequence .error text { fill: #b00; }
 svg.sequence text.time { text-anchor: start; fill: #999; }
 svg.sequence text.gap { fill: #666; font-style: italic; }
+table.coverage td.count { text-align: right; } table.coverage tr.gap td { color: #b00; }
 """
 
 
@@ -66,6 +67,7 @@ def render(data: dict[str, Any], directory: Path, verdict: dict[str, Any] | None
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>MIC conformance report</title>'
             f"<style>{STYLE}</style></head><body>\n<h1>MIC conformance report</h1>\n"
             f"{_verdict(verdict) if verdict else ''}{_run(data.get('run') or {})}{_summary(data)}\n"
+            f"{_coverage(data['coverage']) if data.get('coverage') else ''}"
             f'<section id="cells"><h2>Cells</h2>{cells}</section>\n</body></html>\n')
 
 
@@ -92,6 +94,20 @@ def _run(run: dict[str, Any]) -> str:
              ("started", f"{run.get('started')} ({run.get('seconds')} s)" if run.get("started") else None)]
     rows = "".join(f"<tr><th scope='row'>{e(name)}</th><td>{e(str(value))}</td></tr>" for name, value in facts if value)
     return f'<section id="run"><h2>Run</h2><table class="run">{rows}</table></section>\n'
+
+
+def _coverage(found: dict[str, Any]) -> str:
+    """The requirement matrix (``harness.coverage.as_json``), when the run was given one: gaps in red."""
+    rows = "".join(f"<tr class='{'' if r['scenarios'] else 'gap'}'><td>{e(r['cite'])}</td><td>{e(r['level'])}</td>"
+                   f"<td>{e(', '.join(r['binds']))}</td><td class='count'>{len(r['scenarios'])}</td>"
+                   f"<td class='count'>{r['negative']}</td><td>{e(r['requires'])}</td></tr>"
+                   for r in found["requirements"])
+    unknown = "".join(f"<li>{e(u['file'])}:{e(str(u['line']))}: {e(u['cite'])}</li>" for u in found["unknown"])
+    return (f'<section id="coverage"><h2>Requirement coverage</h2><p>{len(found["gaps"])} requirements have no '
+            f'scenario; negative: expectations that check a refusal</p><table class="coverage"><thead><tr>'
+            "<th>requirement</th><th>level</th><th>binds</th><th>scenarios</th><th>negative</th><th>requires</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table>"
+            + (f"<h3>Cites not in the catalogue</h3><ul>{unknown}</ul>" if unknown else "") + "</section>\n")
 
 
 def _summary(data: dict[str, Any]) -> str:
