@@ -96,9 +96,10 @@ class DirectoryLogin(PasswordLogin):
             if self.start_tls:
                 connection.start_tls()
             entry = self.authenticate(connection, username, password)
-        except LDAPStartTLSError:
+        except (LDAPStartTLSError, ssl.SSLCertVerificationError):
+            # the MIC's configuration (its CA) or the directory's certificate is wrong: no retry mends it
             raise ConnectorError("server_error", "the directory's certificate could not be trusted",
-                                 debug="StartTLS failed") from None
+                                 debug="TLS: certificate verification failed") from None
         except LDAPCommunicationError as exc:
             raise ConnectorError("temporarily_unavailable", "the directory could not be reached in time",
                                  debug=_FAILED_EXCHANGES.get(type(exc), "the connection failed")) from None
