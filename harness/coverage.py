@@ -123,7 +123,7 @@ def load_catalogue(path: str | Path = CATALOGUE) -> dict[str, Requirement]:
         if raw["source"] not in sources:
             raise document.error(("requirements", cite, "source"), f"unknown source '{raw['source']}' for {cite}; "
                                  f"sources: {', '.join(sorted(sources))}")
-        if not (cite + "-").startswith((raw["source"] + "-", raw["source"] + ":")):
+        if cite != raw["source"] and not cite.startswith((raw["source"] + "-", raw["source"] + ":")):
             raise document.error(("requirements", cite), f"{cite} is cited as if from another source than "
                                  f"{raw['source']}: its cite begins with its source and '-' or ':'", at_key=True)
         found[cite] = Requirement(cite, raw["source"], raw["clause"], raw["level"], tuple(raw["binds"]),

@@ -8,6 +8,7 @@ import pytest
 
 from harness import coverage
 from harness.cli import main
+from plumbing import yamlfile
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((ROOT / "scenarios").rglob("*.yaml"))
@@ -25,6 +26,7 @@ def scenario(tmp_path: Path, name: str, *expects: str) -> Path:
 
 def test_the_bundled_catalogue_validates_and_every_source_is_used():
     requirements = coverage.load_catalogue()
+    assert {r.source for r in requirements.values()} == set(yamlfile.load(coverage.CATALOGUE).data["sources"])
     assert len(requirements) > 80
     assert {r.level for r in requirements.values()} == set(coverage.LEVELS)
     for cite in NAMED_GAPS:
