@@ -11,9 +11,10 @@ from pathlib import Path
 
 import httpx2
 from flask import Flask, jsonify
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from plumbing import control
+from plumbing import control, safejson
 from plumbing.clock import Clock, SystemClock
 from plumbing.yamlfile import Document
 
@@ -60,6 +61,7 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     built = connectors.build_all(settings, upstream)
 
     app = Flask(__name__)
+    app.json = _DepthSafeJSON(app)
     clients = ClientDirectory(settings, built)
     app.extensions["mic"] = Mic(oauth_server.build(app, clients, vault), clients, vault, upstream)
     app.register_blueprint(authorize.bp)
@@ -80,6 +82,13 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     if test_mode:
         control.install(app, clock)
     return app
+
+
+class _DepthSafeJSON(DefaultJSONProvider):
+    """Every JSON body the MIC reads goes through here: one nested too deep is a clean 400."""
+
+    def loads(self, s, **kwargs):
+        return safejson.loads(s, **kwargs)
 
 
 def _saved_configuration(vault: Vault) -> mic_config.MicConfig | None:

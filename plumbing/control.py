@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from . import safejson
 from .clock import Clock, isoformat, parse_instant
 from .faults import FaultBook, FaultSpecError
 from .masking import mask_fields, mask_headers
@@ -188,7 +189,7 @@ class ControlSurface:
 
 def json_object(request: Request) -> dict:
     try:
-        body = json.loads(request.get_data() or b"{}")
+        body = safejson.loads(request.get_data() or b"{}")
     except ValueError:
         raise ControlError(400, "the body is not JSON") from None
     if not isinstance(body, dict):
@@ -223,8 +224,8 @@ def describe_body(content_type: str, body: bytes) -> Any:
         return mask_fields({k: v if len(v) > 1 else v[0] for k, v in form.items()})
     if content_type.startswith("application/json"):
         try:
-            return mask_fields(json.loads(body))
-        except ValueError:
+            return mask_fields(safejson.loads(body))
+        except ValueError:  # unreadable, or nested too deep to walk: kept as text
             pass
     return body.decode("utf-8", "replace")
 

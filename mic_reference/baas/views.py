@@ -53,7 +53,8 @@ def _app_credentials(app_key: str) -> Environment:
 
 def _kinvey_auth() -> dict[str, Any]:
     body = request.get_json(silent=True)
-    auth = body.get("_socialIdentity", {}).get("kinveyAuth") if isinstance(body, dict) else None
+    social = body.get("_socialIdentity") if isinstance(body, dict) else None
+    auth = social.get("kinveyAuth") if isinstance(social, dict) else None
     if not isinstance(auth, dict) or not isinstance(auth.get("access_token"), str):
         raise KinveyError(400, "IncompleteRequestBody", "The request body is missing a required field",
                           "expected _socialIdentity.kinveyAuth.access_token")

@@ -88,7 +88,7 @@ class OAuth2Upstream(UpstreamRefresh):
 
     def _fetch_token(self, **params: Any) -> dict[str, Any]:
         try:
-            return dict(self.client.fetch_token(self.token_endpoint, **params))
+            token = dict(self.client.fetch_token(self.token_endpoint, **params))
         except OAuthError as exc:
             error = "invalid_grant" if exc.error in ("invalid_grant", "access_denied") else "server_error"
             raise ConnectorError(error, "the identity provider refused the login",
@@ -96,9 +96,14 @@ class OAuth2Upstream(UpstreamRefresh):
         except httpx2.HTTPError as exc:
             raise ConnectorError("temporarily_unavailable", "the identity provider could not be reached",
                                  debug=f"{type(exc).__name__} calling the upstream token endpoint") from None
-        except ValueError:
+        except (ValueError, TypeError, RecursionError):  # not JSON, a field of the wrong type, too deep
             raise ConnectorError("server_error", "the identity provider sent an unreadable token response",
                                  debug="upstream token response is not JSON") from None
+        # RFC 6749 5.1: a successful answer carries the access token; without one nothing was issued
+        if not isinstance(token.get("access_token"), str) or not token["access_token"]:
+            raise ConnectorError("server_error", "the identity provider sent a token response without a token",
+                                 debug="upstream token response has no access_token")
+        return token
 
     def _get_json(self, url: str, what: str, access_token: str | None = None) -> dict[str, Any]:
         """A JSON object from the upstream (a user endpoint, a discovery document, a JWKS)."""
@@ -113,7 +118,7 @@ class OAuth2Upstream(UpstreamRefresh):
                                  debug=f"{what} answered {response.status_code}")
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
             raise ConnectorError("server_error", f"the identity provider sent an unreadable {what}",

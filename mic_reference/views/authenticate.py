@@ -25,6 +25,8 @@ _REQUEST_FIELDS = ("client_id", "redirect_uri", "response_type", "scope", "state
 
 def temp_login_uri():
     body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if request.is_json and body is None:
+        return jsonify(error="invalid_request", error_description="The body is not readable JSON.", debug=""), 400
     params = {k: v for k, v in {**request.args.to_dict(), **(body if isinstance(body, dict) else {})}.items()
               if k in _REQUEST_FIELDS and isinstance(v, str)}
     try:
