@@ -4,10 +4,10 @@ The catalogue (``requirements.yaml``, beside this module so no scenario glob tak
 for a scenario) names every requirement the suite claims, keyed by the cite string the
 scenarios use, with its source, clause, level and the party it binds. A suite is worth
 the violations it catches, so each citation is counted twice: by scenario file, and as a
-*negative* expectation, one that checks a refusal (a 4xx, a JSON or redirect ``error``,
-a token ``absent``, a fuzz step; not a warning), which a MIC that breaks the rule cannot meet. A cite
-missing from the catalogue is a typo or an undocumented claim, and fails the command;
-a requirement no scenario checks is a gap, reported first for the MIC's MUSTs.
+*negative* expectation, one that checks a refusal (a 4xx, a JSON or redirect ``error``, a
+token ``absent``, a fuzz step; never a warning), which a MIC that breaks the rule cannot
+meet. A cite missing from the catalogue is a typo or an undocumented claim, and fails the
+command; a requirement no scenario checks is a gap, reported first for the MIC's MUSTs.
 """
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ def measure(files: list[Path], catalogue: str | Path = CATALOGUE) -> Coverage:
     """
     coverage = Coverage(load_catalogue(catalogue))
     for path in files:
-        shown = _shown(path)
+        shown = str(path)  # as the caller named it: relative when given relative
         try:
             loaded = scenarios.load(path)
         except YamlError as exc:
@@ -179,13 +179,6 @@ def measure(files: list[Path], catalogue: str | Path = CATALOGUE) -> Coverage:
         if not known:
             coverage.uncited.append(shown)
     return coverage
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def matrix(coverage: Coverage) -> list[dict[str, Any]]:
