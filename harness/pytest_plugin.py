@@ -22,7 +22,7 @@ import pytest
 from plumbing.tls import LocalTLS
 from plumbing.yamlfile import YamlError
 
-from . import baseline, expected as expected_failures, profiles, report, scenario as scenarios, target as targets
+from . import baseline, coverage, expected as expected_failures, profiles, report, scenario as scenarios, target as targets
 from .context import RunContext
 from .fleet import EmbeddedFleet, planned_target
 from .upstream import UpstreamError, VendorUpstream, load as vendor_upstream
@@ -229,8 +229,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     directory = session.config.getoption("--mic-report")
     if directory and harness.cells:
+        files = sorted({Path(cell["file"]) for cell in harness.cells})
         report.write(Path(directory), harness.cells, harness.profile.name if harness.profile else None,
-                     harness.facts())
+                     harness.facts(), coverage.as_json(coverage.measure(files)))
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:

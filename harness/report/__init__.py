@@ -38,8 +38,10 @@ def cell_json(r: CellResult) -> dict:
     }
 
 
-def as_json(cells: list[dict], profile: str | None = None, run: dict | None = None) -> dict:
-    """The whole run, cells in id order so serial and parallel runs write the same file."""
+def as_json(cells: list[dict], profile: str | None = None, run: dict | None = None,
+            requirements: dict | None = None) -> dict:
+    """The whole run, cells in id order so serial and parallel runs write the same file;
+    ``requirements`` is the coverage of the requirement catalogue by the run's scenario files."""
     cells = sorted(cells, key=lambda c: c["id"])
     counts = Counter(c["outcome"] for c in cells)
     return {
@@ -48,6 +50,7 @@ def as_json(cells: list[dict], profile: str | None = None, run: dict | None = No
         "run": run or {},
         "summary": {"total": len(cells), "passed": counts["passed"], "failed": counts["failed"]},
         "tally": tally(cells, profile),
+        **({"coverage": requirements} if requirements else {}),
         "results": cells,
     }
 
@@ -64,9 +67,10 @@ def tally(cells: list[dict], profile: str | None = None) -> dict[str, dict[str, 
     return {kind: dict(sorted(by.items())) for kind, by in groups.items() if by}
 
 
-def write(directory: Path, cells: list[dict], profile: str | None = None, run: dict | None = None) -> Path:
+def write(directory: Path, cells: list[dict], profile: str | None = None, run: dict | None = None,
+          requirements: dict | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    data = as_json(cells, profile, run)
+    data = as_json(cells, profile, run, requirements)
     (directory / "results.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return render(directory, data)
 
