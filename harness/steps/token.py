@@ -36,6 +36,9 @@ class Token(Step):
             "client_id": {"type": "string"},
             "client_secret": {"type": "string"},
             "client_auth": {"enum": ["basic", "post", "none"], "description": "default: basic, as the SDKs do"},
+            "app": {"type": "string", "description": "authenticate as this peer app of the target (sso-peer, "
+                                                     "outsider): its key as the client id, its secret"},
+            "secret_of": {"type": "string", "description": "the cell's client id with this peer app's secret"},
             "params": {"type": "object", "additionalProperties": {"type": "string"}},
             "grow": {"type": "object", "additionalProperties": False,
                      "description": "pad the username or password to this many characters (oversized input)",
@@ -52,9 +55,19 @@ class Token(Step):
         grant = args.get("grant", "refresh_token")
         return grant == "password" or (grant == "refresh_token" and "upstream-refresh" in service.capabilities)
 
+    @staticmethod
+    def _peer(ctx: RunContext, role: str | None) -> tuple[str | None, str | None]:
+        if role is None:
+            return None, None
+        try:
+            return ctx.target.app_credentials(role)
+        except KeyError as exc:
+            raise StepFailed(f"token: {exc.args[0]}") from None
+
     def run(self, ctx: RunContext) -> None:
         args = ctx.render(self.args)
-        client_id = args.get("client_id", ctx.service.client_id(ctx.target.app_key))
+        peer_key, peer_secret = self._peer(ctx, args.get("app"))
+        client_id = args.get("client_id", peer_key or ctx.service.client_id(ctx.target.app_key))
         form = {"grant_type": args["grant"], "client_id": client_id}
         if args["grant"] == "authorization_code":
             code = args.get("code", ctx.vars.get("code"))
@@ -75,7 +88,8 @@ class Token(Step):
             form["username"], form["password"] = grown(username, grow.get("username")), grown(password,
                                                                                              grow.get("password"))
         form |= args.get("params", {})
-        secret = args.get("client_secret", ctx.target.app_secret)
+        secret = args.get("client_secret", peer_secret or self._peer(ctx, args.get("secret_of"))[1]
+                          or ctx.target.app_secret)
         auth = None
         match args.get("client_auth", "basic"):
             case "basic":
