@@ -140,6 +140,7 @@ def negative(step: str, args: dict[str, Any]) -> bool:
     status = args.get("status")
     redirect = args.get("redirect", {})
     return (isinstance(status, int) and 400 <= status < 500
+            or args.get("landed") == "mic"  # the MIC stopped the flow on a refusal page of its own
             or any(path.split(".")[0] == "error" for path in args.get("json", {}))
             or "error" in redirect.get("params", {}) or "error" in redirect.get("present", [])
             or any(_is_token(path) for path in args.get("absent", []) + redirect.get("absent", [])))

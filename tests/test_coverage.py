@@ -83,7 +83,8 @@ def test_a_file_citing_nothing_known_is_listed_but_not_fatal(tmp_path, capsys):
     ({"status": 200, "present": ["access_token"]}, False),
     ({"status": 502, "json": {"token_type": "Bearer"}}, False),
     ({"redirect": {"present": ["code"], "absent": ["error"]}}, False),
-    ({"landed": "page"}, False),
+    ({"landed": "page"}, False),  # an IdP's login page is a page too
+    ({"landed": "mic"}, True),  # a page of the MIC's own: its refusal
     ({"absent": ["_socialIdentity.kinveyAuth.email"]}, False),
 ])
 def test_a_negative_expectation_is_told_from_a_positive_one(args, refusal):

@@ -5,7 +5,7 @@ Each expectation may ``cite`` the spec clause it enforces; a failure quotes it.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from plumbing.masking import is_secret_name, mask
 
@@ -69,8 +69,9 @@ class Expect(Step):
                     "at_least": {"type": "integer", "minimum": 0, "description": "default: 1"},
                 },
             },
-            "landed": {"enum": ["app", "page"],
-                       "description": "whether the flow reached the app's redirect URI or stopped on a page"},
+            "landed": {"enum": ["app", "page", "mic"],
+                       "description": "whether the flow reached the app's redirect URI or stopped on a page; "
+                                      "mic: on a page of the MIC's own (its refusal), not an IdP's"},
             "save": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^(json|redirect)\\."},
                      "description": "name -> json.<path> or redirect.<param>, usable later as {{ name }}"},
             "cite": {"type": "string", "description": "the spec clause this enforces, e.g. RFC6749-4.1.2"},
@@ -185,6 +186,10 @@ class Expect(Step):
         if landing is None:
             return ["expected a browser flow to check, but none ran"]
         problems = []
+        if args.get("landed") == "mic" and (landing.at_app or urlsplit(landing.url).netloc
+                                            != urlsplit(ctx.target.mic).netloc):
+            problems.append(f"expected the MIC itself to stop the flow on a page of its own, but it went on to "
+                            f"{landing.url}")
         if args.get("landed") == "page" and landing.at_app:
             problems.append(f"expected the flow to stop on a page, but it reached the app: {landing.url}")
         if args.get("landed") == "app" and not landing.at_app:
