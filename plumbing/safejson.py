@@ -14,7 +14,8 @@ from typing import Any
 
 #: deeper than any request or answer the MIC's protocols carry, far below the stack's limit
 MAX_DEPTH = 64
-_STRING = re.compile(r'"(?:[^"\\]+|\\.)*"', re.DOTALL)
+#: possessive, so an unterminated string costs one pass, not a backtracking search
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*+"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 

@@ -53,3 +53,12 @@ def test_depth_counts_arrays_and_objects_but_not_brackets_in_strings():
     assert safejson.loads('[' * 64 + ']' * 64) is not None
     with pytest.raises(ValueError):
         safejson.loads(b"[" * 65 + b"]" * 65)
+
+
+def test_an_unterminated_string_is_measured_in_one_pass():
+    """A body ending inside a string once cost a backtracking search exponential in its length."""
+    import subprocess
+    import sys
+    code = "from plumbing import safejson; safejson.depth('{\"u\": \"' + 'a' * 200_000); print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert done.stdout.strip() == "ok", done.stderr
