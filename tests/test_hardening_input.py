@@ -1,4 +1,7 @@
 """Malformed bodies get an RFC 6749 (or Kinvey) error, never a 500: deep JSON, odd shapes."""
+import subprocess
+import sys
+
 import pytest
 
 from mic_reference import create_app
@@ -57,8 +60,6 @@ def test_depth_counts_arrays_and_objects_but_not_brackets_in_strings():
 
 def test_an_unterminated_string_is_measured_in_one_pass():
     """A body ending inside a string once cost a backtracking search exponential in its length."""
-    import subprocess
-    import sys
     code = "from plumbing import safejson; safejson.depth('{\"u\": \"' + 'a' * 200_000); print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
     assert done.stdout.strip() == "ok", done.stderr
