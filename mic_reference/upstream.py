@@ -15,7 +15,9 @@ from .vault import Vault
 
 
 def expires_at(identity: Identity, now: float) -> float | None:
-    """When the upstream token runs out, if the upstream said (``expires_in``)."""
+    """When the upstream token runs out, if the upstream said (``expires_in``). None, and only the
+    MIC's TTLs end the login, for a token that bounds no upstream session: a custom auth service's
+    opaque token (FlexAuth) keeps no ``expires_in`` here, whatever the service put in it."""
     lifetime = identity.upstream_token.get("expires_in")
     if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)):
         try:

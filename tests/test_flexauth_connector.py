@@ -3,9 +3,11 @@ import json
 import threading
 import time
 
+import flask
 import httpx2
 import pytest
 
+from mic_reference import upstream
 from mic_reference.config import AuthService, Provider, load
 from mic_reference.connectors import available, flexauth
 from mic_reference.connectors.capabilities import ConnectorError, LoginContext, PasswordLogin, serving
@@ -92,22 +94,26 @@ def test_both_provider_type_names_are_the_flexauth_connector():
 
 
 def test_the_contract_request_and_a_login(service, login):
-    with serving(CONTEXT):
+    with flask.Flask(__name__).test_request_context(base_url="https://mic.example:8443/"), serving(CONTEXT):
         identity = login.password_login("Alice", "wonderland")
     sent = service.received[-1]
     assert sent["path"] == "/_auth/login"
     assert sent["body"] == {"username": "Alice", "password": "wonderland", "options": {}}
     headers = sent["headers"]
     assert headers["X-Auth-Key"] == KEY
-    assert json.loads(headers["X-Kinvey-App-Metadata"]) == {"_id": "kid_test", "appId": "test-app",
-                                                            "name": "Test app", "environment": "Development"}
-    assert json.loads(headers["X-Kinvey-Original-Request-Headers"]) == dict(CONTEXT.request_headers)
+    # what kinvey-flex-sdk's moduleGenerator reads: _id, applicationId, and baasUrl for its modules
+    assert json.loads(headers["X-Kinvey-App-Metadata"]) == {
+        "_id": "kid_test", "applicationId": "test-app", "name": "Test app", "environment": "Development",
+        "baasUrl": "https://mic.example:8443"}
+    # the SDK reads original headers by lowercase name (host, x-forwarded-proto, x-kinvey-client-app-version)
+    assert json.loads(headers["X-Kinvey-Original-Request-Headers"]) == {"user-agent": "kinvey-js-sdk",
+                                                                        "x-kinvey-api-version": "6"}
     assert headers["X-Kinvey-Environment-Id"] == "kid_test"
     assert headers["X-Kinvey-Request-Id"] == CONTEXT.request_id
     # the user id is the name as typed; the answer's other members are the attributes
     assert identity.user_id == "Alice"
     assert identity.attributes == {"email": "alice@example.org", "groups": ["readers"]}
-    assert identity.upstream_token == OK["token"]
+    assert identity.upstream_token == {"access_token": "service-token", "token": OK["token"]}
 
 
 def test_without_a_login_under_way_only_the_key_is_sent(service, login):
@@ -130,14 +136,23 @@ def test_the_user_id_attribute_names_the_user(scripted, service):
     assert refused.value.error == "server_error"
 
 
-@pytest.mark.parametrize("token, kept", [
-    ("opaque", {"access_token": "opaque"}),
-    ({"access_token": "a", "expires_in": 60}, {"access_token": "a", "expires_in": 60}),
-    ({"session": 7}, {"access_token": '{"session":7}'}),
-    ([1, 2], {"access_token": "[1,2]"})])
-def test_the_token_is_kept_so_data_links_carry_it(service, login, token, kept):
+@pytest.mark.parametrize("token, carried", [
+    ("opaque", "opaque"),
+    ({"access_token": "a", "token_type": "Bearer", "expires_in": 60}, "a"),
+    ({"session": 7}, '{"session":7}'),
+    ([1, 2], "[1,2]"),
+    (42, "42")])
+def test_the_token_is_kept_as_sent_and_data_links_carry_it(service, login, token, carried):
     service.answer(200, {"authenticated": True, "token": token})
-    assert login.password_login("alice", "x").upstream_token == kept
+    assert login.password_login("alice", "x").upstream_token == {"access_token": carried, "token": token}
+
+
+@pytest.mark.parametrize("token", ["opaque", {"access_token": "a", "token_type": "Bearer", "expires_in": 60},
+                                   {"access_token": "a", "expires_in": "60"}])
+def test_the_service_token_expiry_never_bounds_the_login(service, login, token):
+    """The MIC's TTLs govern a FlexAuth login: no upstream expiry, so no refresh is refused for it."""
+    service.answer(200, {"authenticated": True, "token": token})
+    assert upstream.expires_at(login.password_login("alice", "x"), now=1000.0) is None
 
 
 @pytest.mark.parametrize("status, body, error", [
@@ -173,6 +188,14 @@ def test_answers_outside_the_contract_are_clean_errors(service, login, status, b
         login.password_login("alice", "x")
     assert refused.value.error == error
     assert "Traceback" not in refused.value.description and "elsewhere" not in refused.value.description
+
+
+def test_an_error_the_sdk_serialised_shows_its_message_and_never_its_stack(service, login):
+    service.answer(401, {"error": "access_denied", "error_description": {
+        "name": "Error", "message": "Account locked.", "stack": "Error: Account locked.\n    at auth (/srv/x.js:3:9)"}})
+    with pytest.raises(ConnectorError) as refused:
+        login.password_login("alice", "x")
+    assert refused.value.error == "invalid_grant" and refused.value.description == "Account locked."
 
 
 def test_the_service_reason_is_shown_printable_and_short(service, login):

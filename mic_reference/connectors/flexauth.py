@@ -2,22 +2,28 @@
 
 ``provider.remoteService`` is the service's base URL; the MIC posts ``{username,
 password, options}`` as JSON to ``<remoteService>/_auth/<handlerName>`` with the shared
-``X-Auth-Key`` (``options.authKey``) and the metadata headers of the contract
-(``X-Kinvey-App-Metadata``, ``X-Kinvey-Original-Request-Headers``,
-``X-Kinvey-Environment-Id``, ``X-Kinvey-Request-Id``).
+``X-Auth-Key`` (``options.authKey``) and the metadata headers of the contract as
+kinvey-flex-sdk reads them: ``X-Kinvey-App-Metadata`` (``_id``, ``applicationId``,
+``name``, ``environment`` and ``baasUrl``, the MIC's own URL, where its backend answers
+the SDK's ``dataStore``/``userStore`` modules), ``X-Kinvey-Original-Request-Headers``
+(lowercase names, the client's secrets left out), ``X-Kinvey-Environment-Id``,
+``X-Kinvey-Request-Id``.
 
 A 200 ``{"authenticated": true, "token": …, <attributes>}`` logs the user in: the token
-is kept (in the vault, sealed, like any upstream token) and reaches data links as
+is opaque (any JSON value), kept in the vault, sealed, and reaches data links as
 ``client_token`` (its ``access_token``, or the token itself); the other members become
-the identity's attributes. The user id is the attribute ``options.userIdAttribute``
-names, else the username as typed (what Kinvey's MIC took for FlexAuth users).
+the identity's attributes. Its ``expires_in`` is the service's business: the MIC's own
+TTLs govern the login, and nothing here asks the service again. The user id is the
+attribute ``options.userIdAttribute`` names, else the username as typed (what Kinvey's
+MIC took for FlexAuth users).
 
 The contract has one refusal for a login, ``401 access_denied``: wrong credentials and
 refusals another try cannot mend alike, so it is the app's ``invalid_grant`` (the login
-page asks again) carrying the service's own words; ``server_error`` and
-``temporarily_unavailable`` pass through. Whatever else the service does (another
-status, a body that is not the contract's, too big, too slow, not there) is a clean
-``server_error`` or ``temporarily_unavailable``, within ``options.timeout`` seconds.
+page asks again) carrying the service's own words (a string, or the ``message`` of the
+Error the SDK serialises); ``server_error`` and ``temporarily_unavailable`` pass
+through. Whatever else the service does (another status, a body that is not the
+contract's, too big, too slow, not there) is a clean ``server_error`` or
+``temporarily_unavailable``, within ``options.timeout`` seconds.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 import httpx2
+from flask import has_request_context, request
 
 from ..config import AuthService
 from .capabilities import ConnectorError, Identity, LoginContext, PasswordLogin, current_login
@@ -130,10 +137,14 @@ class FlexAuthLogin(PasswordLogin):
     def _headers(self, login: LoginContext | None) -> dict[str, str]:
         headers = {"X-Auth-Key": self.auth_key, "Accept": "application/json"}
         if login is not None:
+            metadata = {"_id": login.app_key, "applicationId": login.app_id, "name": login.app_name,
+                        "environment": login.environment}
+            if has_request_context():  # the backend the SDK's modules call: the MIC serves it itself
+                metadata["baasUrl"] = request.host_url.rstrip("/")
             headers |= {
-                "X-Kinvey-App-Metadata": json.dumps({"_id": login.app_key, "appId": login.app_id,
-                                                     "name": login.app_name, "environment": login.environment}),
-                "X-Kinvey-Original-Request-Headers": json.dumps(dict(login.request_headers)),
+                "X-Kinvey-App-Metadata": json.dumps(metadata),
+                "X-Kinvey-Original-Request-Headers": json.dumps({name.lower(): value for name, value
+                                                                 in login.request_headers.items()}),
                 "X-Kinvey-Environment-Id": login.app_key,
                 "X-Kinvey-Request-Id": login.request_id,
             }
@@ -158,13 +169,16 @@ class FlexAuthLogin(PasswordLogin):
 
 
 def _upstream_token(token: Any) -> dict[str, Any]:
-    """The service's token as the vault keeps it: its ``access_token`` is what data links carry."""
+    """The service's token as the vault keeps it: as sent (``token``), and what data links carry
+    (``access_token``). No ``expires_in`` beside them: the MIC's TTLs, not the service's, end a login."""
     if token is None or token == "" or token == {}:
         raise ConnectorError("server_error", "the auth service logged the user in without a token",
                              debug="authenticated: true without a token")
     if isinstance(token, dict) and isinstance(token.get("access_token"), str):
-        return token
-    return {"access_token": token if isinstance(token, str) else json.dumps(token, separators=(",", ":"))}
+        carried = token["access_token"]
+    else:
+        carried = token if isinstance(token, str) else json.dumps(token, separators=(",", ":"))
+    return {"access_token": carried, "token": token}
 
 
 def _refusal(body: Any) -> ConnectorError:
@@ -180,6 +194,8 @@ def _refusal(body: Any) -> ConnectorError:
 def _description(body: Mapping[str, Any], default: str) -> str:
     """The service's error_description, fit to show the app: printable, not too long; else ``default``."""
     text = body.get("error_description")
+    if isinstance(text, dict):  # kinvey-flex-sdk sends an Error as {name, message, stack}: never the stack
+        text = text.get("message")
     if not isinstance(text, str):
         return default
     text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
