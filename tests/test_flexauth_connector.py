@@ -203,8 +203,16 @@ def test_the_service_reason_is_shown_printable_and_short(service, login):
     with pytest.raises(ConnectorError) as refused:
         login.password_login("alice", "x")
     shown = refused.value.description
-    assert shown.startswith("Locked until ") and len(shown) == flexauth.MAX_DESCRIPTION
+    assert shown.startswith("Locked until ") and shown.endswith("...") and len(shown) == flexauth.MAX_DESCRIPTION
     assert "\x00" not in shown and "\u202e" not in shown
+
+
+def test_the_service_reason_keeps_to_what_an_oauth_error_may_carry(service, login):
+    """RFC 6749 5.2: printable ASCII but '"' and '\\'; a reason beyond it must not turn the refusal into another error."""
+    service.answer(401, {"error": "access_denied", "error_description": 'Mot de passe erroné pour "名無し" \\ Zoë'})
+    with pytest.raises(ConnectorError) as refused:
+        login.password_login("alice", "x")
+    assert refused.value.error == "invalid_grant" and refused.value.description == "Mot de passe errone pour ' ' Zoe"
 
 
 def test_a_slow_service_is_temporarily_unavailable_within_the_timeout(service, login):

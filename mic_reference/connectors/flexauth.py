@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from typing import Any, Mapping
 from urllib.parse import quote
 
@@ -48,6 +49,8 @@ MAX_ANSWER = 64 * 1024
 MAX_CREDENTIAL = 1024
 #: the most of the service's error_description the app is shown (characters)
 MAX_DESCRIPTION = 200
+#: what RFC 6749 5.2 lets an error_description hold: printable ASCII but '"' and '\\'
+_DESCRIBABLE = frozenset(map(chr, range(0x20, 0x7F))) - {'"', "\\"}
 BAD_CREDENTIALS = "The username or password is not right."
 _REFUSALS = {"access_denied": "invalid_grant", "server_error": "server_error",
              "temporarily_unavailable": "temporarily_unavailable"}
@@ -192,13 +195,16 @@ def _refusal(body: Any) -> ConnectorError:
 
 
 def _description(body: Mapping[str, Any], default: str) -> str:
-    """The service's error_description, fit to show the app: printable, not too long; else ``default``."""
+    """The service's error_description, fit to show the app: what RFC 6749 5.2 allows (accents
+    dropped, other characters spaced out), not too long; else ``default``."""
     text = body.get("error_description")
     if isinstance(text, dict):  # kinvey-flex-sdk sends an Error as {name, message, stack}: never the stack
         text = text.get("message")
     if not isinstance(text, str):
         return default
-    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    text = "".join(c if c in _DESCRIBABLE else "'" if c == '"' else " "
+                   for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = " ".join(text.split())
     if not text:
         return default
-    return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION - 1] + "…"
+    return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION - 3] + "..."
