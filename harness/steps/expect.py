@@ -28,6 +28,10 @@ def lookup(data: Any, path: str) -> Any:
     return data
 
 
+def _statuses(wanted: int | list[int]) -> list[int]:
+    return wanted if isinstance(wanted, list) else [wanted]
+
+
 def _shown(path: str, value: Any) -> Any:
     """A value fit for a failure message: masked when its name says it is a secret."""
     return mask(value) if is_secret_name(path.rsplit(".", 1)[-1]) else value
@@ -39,7 +43,8 @@ class Expect(Step):
         "additionalProperties": False,
         "minProperties": 1,
         "properties": {
-            "status": {"type": "integer", "description": "HTTP status of the last answer"},
+            "status": {"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 2}],
+                       "description": "HTTP status of the last answer, or the statuses of which it must be one"},
             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
             "json": {"type": "object", "description": "dotted path -> expected value in the answer's JSON"},
             "present": {**_PATHS, "description": "dotted paths that must be in the answer's JSON"},
@@ -158,7 +163,7 @@ class Expect(Step):
         if reply is None:
             return [f"expected an answer to check {', '.join(wanted)}, but no request was made"]
         problems = []
-        if "status" in args and reply.status != args["status"]:
+        if "status" in args and reply.status not in _statuses(args["status"]):
             problems.append(f"status: expected {args['status']}, got {reply.status} ({reply.summary()})")
         headers = {k.lower(): v for k, v in reply.headers.items()}
         for name, value in args.get("headers", {}).items():
