@@ -152,7 +152,7 @@ def datalink_echo(app_key: str):
     return jsonify(headers={header: values[attribute] for attribute, header in mapping.items() if attribute in values})
 
 
-@bp.get("/appdata/<app_key>/<collection>")
+@bp.get("/appdata/<app_key>/<collection>", strict_slashes=False)  # kinvey-flex-sdk ends it with /
 def collection(app_key: str, collection: str):
     """A protected data route: an empty collection, for a session that is still good."""
     _session(app_key)
