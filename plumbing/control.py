@@ -26,6 +26,8 @@ from .requestlog import RequestLog
 PREFIX = "/_control"
 HEALTH_PATH = f"{PREFIX}/health"
 LOGGED_BODY_LIMIT = 64 * 1024
+#: a body larger than this is left to the app to read (and refuse) instead of being buffered for the log
+BUFFERED_BODY_LIMIT = 1024 * 1024
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -177,11 +179,14 @@ class ControlSurface:
 
     @staticmethod
     def _buffer_body(environ: dict) -> None:
-        """Read the body once so both the log and the app can see it."""
+        """Read the body once so both the log and the app can see it (an oversized one: the app only)."""
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
+        if length > BUFFERED_BODY_LIMIT:
+            environ["plumbing.body"] = b""
+            return
         body = environ["wsgi.input"].read(length) if length > 0 else b""
         environ["wsgi.input"] = io.BytesIO(body)
         environ["plumbing.body"] = body

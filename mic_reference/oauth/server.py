@@ -5,6 +5,7 @@ import secrets
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -16,6 +17,7 @@ from ..vault import Vault
 from .clients import ClientDirectory
 from .errors import json_error
 from .grants import AuthorizationCodeGrant, PasswordGrant, RefreshTokenGrant
+from .limits import MAX_FIELD, FieldLimits
 
 
 class MicTokenGenerator(BearerTokenGenerator):
@@ -49,6 +51,14 @@ class MicAuthorizationServer(EchoSafeErrors, AuthorizationServer):
             return request
         return super().create_oauth2_request(request)
 
+    def get_consent_grant(self, request: Any = None, end_user: Any = None) -> Any:
+        try:
+            return super().get_consent_grant(request=request, end_user=end_user)
+        except OAuth2Error as error:
+            if error.state and len(error.state) > MAX_FIELD:
+                error.state = None  # refused for its length: not echoed into a redirect either
+            raise
+
     def handle_error_response(self, request: Any, error: Any) -> Any:
         if error.redirect_uri:
             return super().handle_error_response(request, error)
@@ -68,7 +78,7 @@ def build(app: Any, clients: ClientDirectory, vault: Vault) -> MicAuthorizationS
     server = MicAuthorizationServer(app, query_client=clients, save_token=save_token)
     server.vault = vault
     server.register_token_generator("default", MicTokenGenerator())
-    server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=False)])
+    server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=False), FieldLimits()])
     server.register_grant(PasswordGrant)
     server.register_grant(RefreshTokenGrant)
     return server

@@ -26,6 +26,9 @@ from .keyring import Keyring, KeyringError
 
 __all__ = ["Vault", "Keyring", "KeyringError"]
 
+#: how long a code is remembered after it expired (seconds), to recognise a replay (RFC 6749 4.1.2)
+CODE_AFTERLIFE = 3600
+
 
 def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
@@ -121,9 +124,10 @@ class Vault:
             "params": dict(pending.params), "callback_url": pending.callback_url, "csrf_digest": pending.csrf_digest,
             "identity": asdict(pending.identity) if pending.identity else None,
             "enrolling_secret": pending.enrolling_secret}, f"pending:{ref}")
+        table = schema.pending_logins
         with self.transaction() as db:
-            _insert(db, schema.pending_logins, ref_digest=ref, expires_at=pending.expires_at,
-                    key_id=key_id, sealed=sealed)
+            db.execute(delete(table).where(table.c.expires_at <= self.clock.now()))  # purge: none is kept past its TTL
+            _insert(db, table, ref_digest=ref, expires_at=pending.expires_at, key_id=key_id, sealed=sealed)
 
     def take_pending(self, ref: str) -> PendingLogin | None:
         """The login waiting under ``ref``, once: a replayed callback finds nothing."""
@@ -199,7 +203,10 @@ class Vault:
     # -- authorization codes (RFC 6749 4.1.2) -------------------------------------------
 
     def put_code(self, code: IssuedCode) -> None:
+        codes = schema.codes
         with self.transaction() as db:
+            # purge: a code is kept CODE_AFTERLIFE past its expiry, so a late replay still revokes its tokens
+            db.execute(delete(codes).where(codes.c.expires_at <= self.clock.now() - CODE_AFTERLIFE))
             _insert(
                 db, schema.codes, code_digest=digest(code.code), client_id=code.client_id,
                 redirect_uri=code.redirect_uri, scope=code.scope, expires_at=code.expires_at,

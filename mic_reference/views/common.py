@@ -15,6 +15,7 @@ from .. import upstream
 from ..connectors.capabilities import ConnectorError, Identity, serving
 from ..oauth.clients import ClientDirectory
 from ..oauth.errors import UpstreamError
+from ..oauth.limits import REQUEST_FIELDS
 from ..oauth.server import MicAuthorizationServer
 from ..records import PendingLogin
 from ..vault import Vault
@@ -86,10 +87,11 @@ def upstream_refusal(resumed: OAuth2Request | None, params: Mapping[str, str], e
 
 def remember(params: Mapping[str, str], callback_url: str | None, csrf_digest: str | None = None,
              **second_factor: Any) -> str:
-    """Keep an authorization request until its login completes; the reference to it."""
+    """Keep an authorization request (what the MIC reads of it) until its login completes; the reference to it."""
     vault = mic().vault
     ref = secrets.token_hex(16)
-    vault.put_pending(PendingLogin(ref=ref, params=dict(params), callback_url=callback_url,
+    kept = {name: params[name] for name in REQUEST_FIELDS if name in params}
+    vault.put_pending(PendingLogin(ref=ref, params=kept, callback_url=callback_url,
                                    expires_at=vault.clock.now() + LOGIN_TTL, csrf_digest=csrf_digest,
                                    **second_factor))
     return ref
