@@ -23,6 +23,7 @@ from . import config as mic_config
 from . import connectors
 from .oauth import server as oauth_server
 from .oauth.clients import ClientDirectory
+from .oauth.limits import MAX_BODY
 from .vault import Keyring, KeyringError, Vault
 from .baas.store import BaasStore
 from .baas.views import bp as baas_bp
@@ -62,6 +63,7 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
 
     app = Flask(__name__)
     app.json = _DepthSafeJSON(app)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # a larger body is a 413 before anything reads it
     clients = ClientDirectory(settings, built)
     app.extensions["mic"] = Mic(oauth_server.build(app, clients, vault), clients, vault, upstream)
     app.register_blueprint(authorize.bp)
@@ -72,6 +74,7 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     app.register_blueprint(baas_bp)
     # every installed type's, so that a service the admin API adds later is served too
     authorize.add_callback_routes(app, connectors.callback_paths())
+    app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     admin_token = admin_token or os.environ.get("MIC_ADMIN_TOKEN")
@@ -113,6 +116,17 @@ def _keyring(given: str | None, test_mode: bool) -> Keyring:
     if test_mode:
         return Keyring.generate()
     raise KeyringError("the vault needs keys: set MIC_VAULT_KEYS to 'id:base64(32 random bytes)'")
+
+
+#: on every answer: no content sniffing, and no page of the MIC (login, TOTP) inside another site's frame
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                    "Content-Security-Policy": "frame-ancestors 'none'"}
+
+
+def _security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _http_error(exc: HTTPException):

@@ -13,7 +13,7 @@ from functools import partial
 
 from granian import Granian
 from granian.constants import Interfaces
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from plumbing.clock import SystemClock, VirtualClock
 from plumbing.yamlfile import YamlError
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.workers is not None:
         return _serve_workers(app, build, args)
-    server = make_server(args.host, args.port, app, threaded=True)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=_Handler)
     print(f"reference MIC on http://{args.host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()
@@ -62,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server_close()
     return 0
+
+
+class _Handler(WSGIRequestHandler):
+    """Werkzeug's handler, whose Server header names no versions for a probe to match against
+    (granian's names none either)."""
+
+    def version_string(self) -> str:
+        return "Werkzeug"
 
 
 def _serve_workers(app, build, args: argparse.Namespace) -> int:

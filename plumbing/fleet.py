@@ -37,6 +37,9 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
+    def version_string(self) -> str:
+        return "Werkzeug"  # no Werkzeug or Python version for a probe to match against
+
     def log(self, type: str, message: str, *args: object) -> None:
         getattr(log, type if type in ("info", "warning", "error") else "info")(message, *args)
 

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from plumbing.clock import isoformat
 
 from ..config import Environment
+from ..oauth.errors import NO_STORE
 from ..validation import ValidToken, validate
 from ..vault import digest
 from .store import AppUser, BaasStore, Session
@@ -98,7 +99,7 @@ def _social_identity(auth: dict[str, Any], valid: ValidToken) -> dict[str, Any]:
     return {"kinveyAuth": {**echoed, **allowed, "id": identity.user_id, "audience": valid.token.client_id}}
 
 
-def _log_in(app_key: str, *, signup: bool) -> tuple[Response, int]:
+def _log_in(app_key: str, *, signup: bool) -> tuple[Response, int, dict[str, str]]:
     _app_credentials(app_key)
     auth = _kinvey_auth()
     access_digest = digest(auth["access_token"])
@@ -113,7 +114,7 @@ def _log_in(app_key: str, *, signup: bool) -> tuple[Response, int]:
         user = store.create_user(app_key, identity_key, {"username": secrets.token_hex(16), "ect": now})
     user.profile.update({"_socialIdentity": _social_identity(auth, valid), "lmt": now, "llt": now})
     store.save_profile(user)
-    return jsonify(_user_json(user, store.open_session(user, access_digest))), 201 if signup else 200
+    return jsonify(_user_json(user, store.open_session(user, access_digest))), 201 if signup else 200, NO_STORE
 
 
 @bp.post("/user/<app_key>/login")
@@ -129,7 +130,7 @@ def signup(app_key: str):
 @bp.get("/user/<app_key>/_me")
 def me(app_key: str):
     session, authtoken, _ = _session(app_key)
-    return jsonify(_user_json(session.user, authtoken))
+    return jsonify(_user_json(session.user, authtoken)), 200, NO_STORE
 
 
 @bp.post("/user/<app_key>/_logout")

@@ -6,6 +6,10 @@ import json
 from authlib.oauth2 import OAuth2Error
 
 
+#: for an answer that carries a bearer value or an error about one: kept by no cache (RFC 6749 5.1)
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 class UpstreamError(OAuth2Error):
     """A connector's refusal or failure, carried to the app as an OAuth2 error."""
 
@@ -18,7 +22,7 @@ class UpstreamError(OAuth2Error):
 
 
 def json_error(error: OAuth2Error) -> tuple[int, str, list[tuple[str, str]]]:
-    headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+    headers = [("Content-Type", "application/json"), *NO_STORE.items()]
     if error.status_code == 401:
         headers.append(("WWW-Authenticate", 'Basic realm="mic"'))
     body = {"error": error.error, "error_description": error.description or error.error,

@@ -12,23 +12,20 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from flask import Blueprint, jsonify, request, url_for
 
 from ..connectors.capabilities import PasswordLogin
-from ..oauth.errors import json_error
+from ..oauth.errors import NO_STORE, json_error
+from ..oauth.limits import REQUEST_FIELDS
 from ..records import PendingLogin
 from . import login_page, mfa
 from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request, unknown_login
 
 bp = Blueprint("authenticate", __name__, template_folder="../templates")
 
-_REQUEST_FIELDS = ("client_id", "redirect_uri", "response_type", "scope", "state",
-                   "code_challenge", "code_challenge_method")
-
-
 def temp_login_uri():
     body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     if request.is_json and body is None:
         return jsonify(error="invalid_request", error_description="The body is not readable JSON.", debug=""), 400
     params = {k: v for k, v in {**request.args.to_dict(), **(body if isinstance(body, dict) else {})}.items()
-              if k in _REQUEST_FIELDS and isinstance(v, str)}
+              if k in REQUEST_FIELDS and isinstance(v, str)}
     try:
         grant = mic().server.get_consent_grant(request=resumed_request(params))
         _check_basic_auth(grant.client)
@@ -39,7 +36,8 @@ def temp_login_uri():
                        error_description="This auth service logs users in on a login page (at its identity "
                                          "provider, or MIC's with a second factor); use the browser flow."), 400
     ref = remember(params, None)
-    return jsonify(temp_login_uri=url_for("authenticate.authenticate", ref=ref, _external=True))
+    # the URI is a bearer value until the credentials are posted to it
+    return jsonify(temp_login_uri=url_for("authenticate.authenticate", ref=ref, _external=True)), 200, NO_STORE
 
 
 def _check_basic_auth(client) -> None:
