@@ -31,6 +31,9 @@ SERVICE_SCHEMA = {
         "allowedAttributes": {"type": "array", "items": {"type": "string"},
                               "description": "must include id and audience"},
         "datalinkHeaderMapping": {"type": "object", "additionalProperties": {"type": "string"}},
+        "allowPkcePlain": {"type": "boolean",
+                           "description": "accept PKCE's plain method (default: S256 only, RFC 9700 2.1.1), "
+                                          "for an app that cannot hash"},
         "mfa": {"enum": ["none", "totp"],
                 "description": "a second factor on MIC's own login page (TOTP, enrolled at first login)"},
         "loginPage": {
@@ -121,6 +124,7 @@ class AuthService:
     datalink_header_mapping: dict[str, str] = field(default_factory=dict)
     login_page: dict[str, str] = field(default_factory=dict)
     mfa: str = "none"
+    allow_pkce_plain: bool = False
 
     @property
     def key(self) -> str:
@@ -235,7 +239,7 @@ def _service(raw: dict[str, Any], owner: str, scope: str, defaults: Defaults) ->
     optional = {key: raw[source] for source, key in (
         ("grantTtl", "grant_ttl"), ("tokenTtl", "token_ttl"), ("refresh", "refresh"),
         ("refreshTtl", "refresh_ttl"), ("datalinkHeaderMapping", "datalink_header_mapping"),
-        ("loginPage", "login_page"), ("mfa", "mfa")) if source in raw}
+        ("loginPage", "login_page"), ("mfa", "mfa"), ("allowPkcePlain", "allow_pkce_plain")) if source in raw}
     return AuthService(
         id=raw["id"], owner=owner, scope=scope, name=raw.get("name", raw["id"]), redirect_uris=tuple(raw["redirectUri"]),
         allowed_attributes=tuple(raw["allowedAttributes"]),

@@ -6,6 +6,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc7636 import CodeChallenge
 
 from .. import upstream
 from ..connectors.capabilities import ConnectorError, serving
@@ -51,6 +52,18 @@ class AuthorizationCodeGrant(_VaultBacked, grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: IssuedCode) -> LoginGrant:
         return authorization_code.grant
+
+
+class MicCodeChallenge(CodeChallenge):
+    """PKCE (RFC 7636) with S256 only, unless the service allows ``plain`` (``allowPkcePlain``):
+    RFC 9700 2.1.1. A challenge without a method is ``plain`` (RFC 7636 4.3)."""
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        super().validate_code_challenge(grant, redirect_uri)
+        data = grant.request.payload.data
+        if data.get("code_challenge") and (data.get("code_challenge_method") or "plain") == "plain" \
+                and not grant.request.client.service.allow_pkce_plain:
+            raise InvalidRequestError("PKCE's plain method is not allowed for this service; use S256.")
 
 
 class PasswordGrant(_VaultBacked, grants.ResourceOwnerPasswordCredentialsGrant):

@@ -6,9 +6,10 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
-from authlib.oauth2.rfc7636 import CodeChallenge
 
 from plumbing.grants import EchoSafeErrors
 
@@ -16,7 +17,7 @@ from ..records import IssuedToken
 from ..vault import Vault
 from .clients import ClientDirectory
 from .errors import json_error
-from .grants import AuthorizationCodeGrant, PasswordGrant, RefreshTokenGrant
+from .grants import AuthorizationCodeGrant, MicCodeChallenge, PasswordGrant, RefreshTokenGrant
 from .limits import MAX_FIELD, FieldLimits
 
 
@@ -59,6 +60,32 @@ class MicAuthorizationServer(EchoSafeErrors, AuthorizationServer):
                 error.state = None  # refused for its length: not echoed into a redirect either
             raise
 
+    def authenticate_client(self, request: Any, methods: list[str], endpoint: str = "token") -> Any:
+        """RFC 6749 2.3: one authentication method per request, naming one client.
+
+        Basic credentials with a ``client_secret`` in the body too are refused (2.3, 5.2:
+        more than one mechanism), and so is a body ``client_id`` naming another client
+        than Basic does. A body ``client_id`` of the Basic app key's own service
+        (``appKey.serviceId``, as the SDKs refresh) is that app's client for the service.
+        """
+        basic_id, _ = extract_basic_authorization(request.headers)
+        named = request.payload.data.get("client_id")
+        if basic_id is None:
+            return super().authenticate_client(request, methods, endpoint)
+        if "client_secret" in request.payload.data:
+            raise InvalidRequestError("The client authenticated both by HTTP Basic and by client_secret in the "
+                                      "body; use one method only.")
+        client = super().authenticate_client(request, methods, endpoint)
+        if not named or named == basic_id:
+            return client
+        app_key, dot, _ = named.partition(".")
+        if not dot or app_key != basic_id:
+            raise InvalidRequestError("The client_id in the body names another client than the Basic credentials.")
+        service_client = self.query_client(named)
+        if service_client is None:
+            raise InvalidClientError("The client does not exist on this server.", status_code=401)
+        return service_client
+
     def handle_error_response(self, request: Any, error: Any) -> Any:
         if error.redirect_uri:
             return super().handle_error_response(request, error)
@@ -78,7 +105,7 @@ def build(app: Any, clients: ClientDirectory, vault: Vault) -> MicAuthorizationS
     server = MicAuthorizationServer(app, query_client=clients, save_token=save_token)
     server.vault = vault
     server.register_token_generator("default", MicTokenGenerator())
-    server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=False), FieldLimits()])
+    server.register_grant(AuthorizationCodeGrant, [MicCodeChallenge(required=False), FieldLimits()])
     server.register_grant(PasswordGrant)
     server.register_grant(RefreshTokenGrant)
     return server

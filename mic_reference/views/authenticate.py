@@ -7,8 +7,10 @@ redirects). MIC's login page posts to the same place.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from flask import Blueprint, jsonify, request, url_for
 
 from ..connectors.capabilities import PasswordLogin
@@ -20,13 +22,15 @@ from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_reque
 
 bp = Blueprint("authenticate", __name__, template_folder="../templates")
 
+
 def temp_login_uri():
     body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     if request.is_json and body is None:
         return jsonify(error="invalid_request", error_description="The body is not readable JSON.", debug=""), 400
-    params = {k: v for k, v in {**request.args.to_dict(), **(body if isinstance(body, dict) else {})}.items()
-              if k in REQUEST_FIELDS and isinstance(v, str)}
+    body = body if isinstance(body, dict) else {}
+    params = {k: v for k, v in {**request.args.to_dict(), **body}.items() if k in REQUEST_FIELDS and isinstance(v, str)}
     try:
+        _refuse_repeated(body)
         grant = mic().server.get_consent_grant(request=resumed_request(params))
         _check_basic_auth(grant.client)
     except OAuth2Error as error:
@@ -38,6 +42,16 @@ def temp_login_uri():
     ref = remember(params, None)
     # the URI is a bearer value until the credentials are posted to it
     return jsonify(temp_login_uri=url_for("authenticate.authenticate", ref=ref, _external=True)), 200, NO_STORE
+
+
+def _refuse_repeated(body: dict) -> None:
+    """RFC 6749 3.1: a request parameter sent more than once (in the query, the body, or both) is
+    refused, not settled by taking one of its values."""
+    counts = Counter(name for name, values in request.args.lists() for _ in values)
+    counts.update(list(body) if request.is_json else [name for name, values in request.form.lists() for _ in values])
+    repeated = next((name for name in REQUEST_FIELDS if counts[name] > 1), None)
+    if repeated is not None:
+        raise InvalidRequestError(f"Multiple '{repeated}' in request.")
 
 
 def _check_basic_auth(client) -> None:
