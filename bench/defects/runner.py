@@ -83,12 +83,14 @@ def pytest(copy: Path, args: list[str], timeout: float, *, stop_first: bool = Tr
 
 
 def failures(output: str) -> list[tuple[str, str]]:
-    """(failed|error, node id) for each failure pytest's short summary lists."""
-    found = []
+    """(failed|error, node id) for each failure pytest's short summary lists (not log lines that say ERROR)."""
+    found, summary = [], False
     for line in output.splitlines():
+        summary = summary or "short test summary info" in line
         for word, how in (("FAILED ", "failed"), ("ERROR ", "error")):
-            if line.startswith(word):
-                found.append((how, line[len(word):].split(" - ", 1)[0].strip()))
+            node = line[len(word):].split(" - ", 1)[0].strip()
+            if summary and line.startswith(word) and node.startswith("scenarios/"):
+                found.append((how, node))
     return found
 
 
