@@ -80,7 +80,7 @@ class EmbeddedFleet:
             return mic_reference.create_app(
                 self._mic_configuration(variables), clock=clock, test_mode=True, variables=variables,
                 database_url=self.database_url, vault_keys=self.vault_keys, admin_token=self.admin_token,
-                upstream_trust=self.tls.client_context() if self.tls else None)
+                upstream_trust=self.tls.client_context() if self.tls else None, public_url=urls["mic"])
         self.fleet.add("mic", mic)
         self.fleet.add("oauth2-idp", lambda urls: oauth2_idp.create_app(
             clock=clock, test_mode=True, variables={"MIC": urls["mic"]}))

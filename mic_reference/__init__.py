@@ -33,12 +33,15 @@ from .views.common import Mic
 log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE = "sqlite:///mic-reference.sqlite3"
+#: where a MIC told nothing else says it is (what Flask's test client calls)
+DEFAULT_PUBLIC_URL = "http://localhost"
 
 
 def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = None,
                test_mode: bool = False, variables: dict[str, str] | None = None,
                database_url: str | None = None, vault_keys: str | None = None,
-               admin_token: str | None = None, upstream_trust: ssl.SSLContext | None = None) -> Flask:
+               admin_token: str | None = None, upstream_trust: ssl.SSLContext | None = None,
+               public_url: str | None = None) -> Flask:
     """The MIC as a WSGI app; ``variables`` fill ``${NAME}`` in the configuration.
 
     The vault lives at ``database_url`` (else ``$MIC_DATABASE_URL``; else, in test mode,
@@ -47,7 +50,10 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     The admin API (the console's Service Catalog) answers to ``admin_token`` (else
     ``$MIC_ADMIN_TOKEN``) as a Bearer token, and does not exist without one.
     ``upstream_trust`` is what calls to identity providers verify against (default:
-    the system's trust store).
+    the system's trust store). ``public_url`` (else ``$MIC_PUBLIC_URL``, else
+    ``http://localhost``) is where apps and identity providers reach the MIC: every absolute
+    URL it hands out (temp_login_uri, the upstream redirect_uri, SAML's entity id and
+    assertion consumer) starts with it, never with the Host header a request brought.
     """
     clock = clock or SystemClock()
 
@@ -65,7 +71,8 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     app.json = _DepthSafeJSON(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # a larger body is a 413 before anything reads it
     clients = ClientDirectory(settings, built)
-    app.extensions["mic"] = Mic(oauth_server.build(app, clients, vault), clients, vault, upstream)
+    app.extensions["mic"] = Mic(oauth_server.build(app, clients, vault), clients, vault, upstream,
+                                _public_url(public_url))
     app.register_blueprint(authorize.bp)
     app.register_blueprint(authenticate.bp)
     app.register_blueprint(token.bp)
@@ -103,6 +110,13 @@ def _saved_configuration(vault: Vault) -> mic_config.MicConfig | None:
     return mic_config.from_document(Document("the configuration saved by the admin API", document),
                                     provider_schemas=connectors.provider_schemas(),
                                     service_defaults=connectors.service_defaults())
+
+
+def _public_url(given: str | None) -> str:
+    url = (given or os.environ.get("MIC_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"the MIC's public URL must be http:// or https://, not {url!r}")
+    return url
 
 
 def _database_url(given: str | None, test_mode: bool) -> str:

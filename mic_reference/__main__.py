@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-mode", action="store_true", help="control surface and virtual clock")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="serve from N processes (granian) instead of one")
+    parser.add_argument("--public-url", help="where apps and identity providers reach this MIC, the start of every "
+                                             "absolute URL it hands out (default: http://HOST:PORT)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker process (with --workers)")
     args = parser.parse_args(argv)
     if args.workers is not None:
@@ -44,16 +46,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.port == 0:
             parser.error("--workers needs a fixed --port")
     variables = dict(item.split("=", 1) for item in args.var if "=" in item)
+    # bound first, so that the default public URL can name the port a --port 0 was given
+    server = None if args.workers is not None else make_server(args.host, args.port, _unready, threaded=True,
+                                                                request_handler=_Handler)
+    port = args.port if server is None else server.server_port
     build = partial(create_app, args.config, clock=VirtualClock() if args.test_mode else SystemClock(),
-                    test_mode=args.test_mode, variables=variables, database_url=args.database_url)
+                    test_mode=args.test_mode, variables=variables, database_url=args.database_url,
+                    public_url=args.public_url or f"http://{args.host}:{port}")
     try:
         app = build()
-    except (YamlError, KeyringError) as exc:
+    except (YamlError, KeyringError, ValueError) as exc:
         print(f"mic_reference: {exc}", file=sys.stderr)
+        if server is not None:
+            server.server_close()
         return 2
-    if args.workers is not None:
+    if server is None:
         return _serve_workers(app, build, args)
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=_Handler)
+    server.app = app
     print(f"reference MIC on http://{args.host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()
@@ -62,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _unready(environ, start_response):
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting"]
 
 
 class _Handler(WSGIRequestHandler):

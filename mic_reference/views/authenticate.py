@@ -18,7 +18,7 @@ from ..oauth.errors import NO_STORE, json_error
 from ..oauth.limits import REQUEST_FIELDS
 from ..records import PendingLogin
 from . import login_page, mfa
-from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request, unknown_login
+from .common import VERSION_PREFIXES, absolute, finish_login, mic, remember, resumed_request, unknown_login
 
 bp = Blueprint("authenticate", __name__, template_folder="../templates")
 
@@ -41,7 +41,7 @@ def temp_login_uri():
                                          "provider, or MIC's with a second factor); use the browser flow."), 400
     ref = remember(params, None)
     # the URI is a bearer value until the credentials are posted to it
-    return jsonify(temp_login_uri=url_for("authenticate.authenticate", ref=ref, _external=True)), 200, NO_STORE
+    return jsonify(temp_login_uri=absolute(url_for("authenticate.authenticate", ref=ref))), 200, NO_STORE
 
 
 def _refuse_repeated(body: dict) -> None:

@@ -15,7 +15,8 @@ from flask import Blueprint, redirect, request
 
 from ..connectors.capabilities import ConnectorError, RedirectLogin, SamlLogin
 from . import login_page, saml
-from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request, unknown_login, upstream_refusal
+from .common import (VERSION_PREFIXES, absolute, finish_login, mic, remember, resumed_request, unknown_login,
+                     upstream_refusal)
 
 bp = Blueprint("authorize", __name__)
 
@@ -29,7 +30,7 @@ def authorize():
     connector = grant.client.connector
     params = request.args.to_dict()
     if isinstance(connector, RedirectLogin):
-        callback_url = request.host_url.rstrip("/") + connector.callback_path
+        callback_url = absolute(connector.callback_path)
         try:  # the upstream's endpoints may come from its discovery document, which may fail to come
             return redirect(connector.login_url(callback_url, remember(params, callback_url)), code=302)
         except ConnectorError as exc:

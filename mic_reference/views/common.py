@@ -32,10 +32,16 @@ class Mic:
     clients: ClientDirectory
     vault: Vault
     upstream: httpx2.BaseTransport  # the connectors' shared connection pool
+    public_url: str  # where apps and identity providers reach the MIC, without a trailing slash
 
 
 def mic() -> Mic:
     return current_app.extensions["mic"]
+
+
+def absolute(path: str) -> str:
+    """A URL of the MIC for others to call: from its configured public URL, never the request's Host."""
+    return mic().public_url + path
 
 
 def unknown_login(description: str) -> tuple[Response, int]:
@@ -45,7 +51,7 @@ def unknown_login(description: str) -> tuple[Response, int]:
 
 def resumed_request(params: Mapping[str, str]) -> OAuth2Request:
     """An authorization request rebuilt from what was stored when it began."""
-    resumed = OAuth2Request("GET", request.host_url)
+    resumed = OAuth2Request("GET", absolute("/"))
     resumed.payload = BasicOAuth2Payload(dict(params))
     return resumed
 

@@ -15,7 +15,7 @@ from saml2 import BINDING_HTTP_POST, config as saml_config
 from saml2.metadata import entity_descriptor
 
 from ..connectors.capabilities import ConnectorError, SamlLogin
-from .common import VERSION_PREFIXES, finish_login, mic, remember, resumed_request, unknown_login
+from .common import VERSION_PREFIXES, absolute, finish_login, mic, remember, resumed_request, unknown_login
 
 bp = Blueprint("saml", __name__, template_folder="../templates")
 
@@ -30,11 +30,11 @@ def version_of(path: str) -> str:
 
 
 def entity_id(version: str) -> str:
-    return ENTITY if version == "v1" else f"{request.host_url.rstrip('/')}/{ENTITY}"
+    return ENTITY if version == "v1" else absolute(f"/{ENTITY}")
 
 
 def acs_url(version: str) -> str:
-    return request.host_url.rstrip("/") + ACS_PATHS[version]
+    return absolute(ACS_PATHS[version])
 
 
 def begin(connector: SamlLogin, params: dict[str, str]):
