@@ -168,15 +168,15 @@ def test_unknown_mutations_and_specs_are_refused(idp):
     assert idp.get("/_control/tamper").json["armed"] == []
 
 
-@pytest.mark.parametrize("request_, refusal", [
-    (authn_request(issuer="https://stranger.invalid/sp"), "not a service provider this IdP knows"),
-    (authn_request(acs="https://attacker.invalid/acs"), "is not an assertion consumer registered"),
-    (authn_request(destination="https://elsewhere.invalid/sso"), "is addressed to"),
-    (authn_request(instant="2001-01-01T00:00:00Z"), "too old"),
-    (authn_request(name_id_format="urn:example:made-up"), "is not one this IdP issues"),
+@pytest.mark.parametrize("spoilt, refusal", [  # built when the test runs: an IssueInstant of collection time ages
+    ({"issuer": "https://stranger.invalid/sp"}, "not a service provider this IdP knows"),
+    ({"acs": "https://attacker.invalid/acs"}, "is not an assertion consumer registered"),
+    ({"destination": "https://elsewhere.invalid/sso"}, "is addressed to"),
+    ({"instant": "2001-01-01T00:00:00Z"}, "too old"),
+    ({"name_id_format": "urn:example:made-up"}, "is not one this IdP issues"),
 ])
-def test_authn_requests_are_checked_before_any_password(idp, request_, refusal):
-    page = idp.get(f"/saml/sso/redirect?{redirect_query(request_)}")
+def test_authn_requests_are_checked_before_any_password(idp, spoilt, refusal):
+    page = idp.get(f"/saml/sso/redirect?{redirect_query(authn_request(**spoilt))}")
     assert page.status_code == 400 and refusal in page.get_data(as_text=True)
 
 
