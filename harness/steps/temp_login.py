@@ -13,6 +13,7 @@ from ..context import Landing, Reply, RunContext, StepFailed
 from ..target import Service
 from . import Step
 from .authorize import VERSIONS, capture_landing
+from .flexauth import grown
 
 
 class TempLogin(Step):
@@ -28,6 +29,11 @@ class TempLogin(Step):
             "client_id": {"type": "string"},
             "redirect_uri": {"type": "string"},
             "state": {"type": "string"},
+            "grow": {"type": "object", "additionalProperties": False,
+                     "description": "pad the state to this many characters (oversized input)",
+                     "properties": {"state": {"type": "integer", "minimum": 1, "maximum": 2_000_000}}},
+            "repeat": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "parameters sent a second time, in the query, with these values"},
         },
     }
 
@@ -40,14 +46,15 @@ class TempLogin(Step):
         username, password = ctx.credentials(args)
         params = {"client_id": args.get("client_id", ctx.service.client_id(ctx.target.app_key)),
                   "redirect_uri": args.get("redirect_uri", ctx.target.redirect_uri), "response_type": "code"}
-        if "state" in args:
-            params["state"] = args["state"]
+        if "state" in args or "grow" in args:
+            params["state"] = grown(args.get("state", ""), args.get("grow", {}).get("state"))
         version = args.get("version", "v3")
         url = f"{ctx.target.mic}{'' if version == 'none' else '/' + version}/oauth/auth"
+        again = args.get("repeat", {})
         if args.get("body") == "json":
-            asked = ctx.http.post(url, json=params, auth=(params["client_id"], ctx.target.app_secret))
+            asked = ctx.http.post(url, json=params, params=again, auth=(params["client_id"], ctx.target.app_secret))
         else:
-            asked = ctx.http.post(url, data=params)
+            asked = ctx.http.post(url, data=params, params=again)
         ctx.reply = Reply.of(asked)
         uri = (ctx.reply.json or {}).get("temp_login_uri") if asked.status_code == 200 else None
         if not isinstance(uri, str):
