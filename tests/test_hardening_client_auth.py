@@ -43,7 +43,8 @@ def test_temp_login_parameters_once(fleet, http):
     redirect = fleet.target.redirect_uri
     form = [("client_id", SERVICE), ("redirect_uri", redirect), ("response_type", "code")]
     assert "temp_login_uri" in temp_login(fleet, http, data=dict(form)).json()
-    for response in (temp_login(fleet, http, content=_form(form + [("client_id", "kid_demo.oauth2-code")]), headers=FORM),
+    for response in (temp_login(fleet, http, content=_form(form + [("client_id", "kid_demo.oauth2-code")]),
+                                headers=FORM),
                      temp_login(fleet, http, content=_form(form + [("redirect_uri", "https://attacker.example/")]),
                                 headers=FORM),
                      temp_login(fleet, http, query=[("redirect_uri", "https://attacker.example/")], data=dict(form)),
@@ -66,7 +67,8 @@ def test_the_authorization_endpoint_refuses_a_repeated_client_or_redirect(fleet,
 def _app(tmp_path, allow_plain: bool):
     text = mic_config.DEMO.read_text()
     if allow_plain:
-        text = text.replace("- id: oauth2-password\n", "- id: oauth2-password\n                allowPkcePlain: true\n", 1)
+        text = text.replace("- id: oauth2-password\n",
+                            "- id: oauth2-password\n                allowPkcePlain: true\n", 1)
     path = tmp_path / "mic.yaml"
     path.write_text(text)
     return create_app(path, clock=VirtualClock(), test_mode=True,
@@ -86,3 +88,12 @@ def test_pkce_plain_is_refused_unless_the_service_allows_it(tmp_path, method):
     s256 = _app(tmp_path, allow_plain=False).test_client().get(
         "/v3/oauth/auth", query_string={**query, "code_challenge_method": "S256"})
     assert s256.status_code == 200
+
+
+def test_the_sdks_refresh_basic_app_key_and_the_service_in_the_body(fleet, http, code_tokens):
+    tokens = code_tokens("kid_demo.oauth2-token-id")
+    refreshed = http.post(f"{fleet.target.mic}/oauth/token", auth=("kid_demo", fleet.target.app_secret), data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "redirect_uri": "undefined",
+        "client_id": "kid_demo.oauth2-token-id"})
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["refresh_token"] != tokens["refresh_token"]

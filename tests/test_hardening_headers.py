@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import httpx2
-import pytest
 
 from tests.test_mic_mfa import password_page
 
