@@ -70,9 +70,9 @@ def create_app(config: str | Path = mic_config.DEMO, *, clock: Clock | None = No
     app = Flask(__name__)
     app.json = _DepthSafeJSON(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # a larger body is a 413 before anything reads it
-    clients = ClientDirectory(settings, built)
-    app.extensions["mic"] = Mic(oauth_server.build(app, clients, vault), clients, vault, upstream,
-                                _public_url(public_url))
+    public = _public_url(public_url)
+    clients = ClientDirectory(settings, built, public)
+    app.extensions["mic"] = Mic(oauth_server.build(app, clients, vault), clients, vault, upstream, public)
     app.register_blueprint(authorize.bp)
     app.register_blueprint(authenticate.bp)
     app.register_blueprint(token.bp)

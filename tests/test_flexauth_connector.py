@@ -86,7 +86,8 @@ def login(scripted):
 
 CONTEXT = LoginContext(app_key="kid_test", app_id="test-app", app_name="Test app", environment="Development",
                        request_id="0123456789abcdef0123456789abcdef", now=0.0, first_use=lambda key, until: True,
-                       request_headers={"User-Agent": "kinvey-js-sdk", "X-Kinvey-Api-Version": "6"})
+                       request_headers={"User-Agent": "kinvey-js-sdk", "X-Kinvey-Api-Version": "6"},
+                       public_url="https://mic.example:8443")
 
 
 def test_both_provider_type_names_are_the_flexauth_connector():
@@ -94,7 +95,8 @@ def test_both_provider_type_names_are_the_flexauth_connector():
 
 
 def test_the_contract_request_and_a_login(service, login):
-    with flask.Flask(__name__).test_request_context(base_url="https://mic.example:8443/"), serving(CONTEXT):
+    # the MIC's configured public URL, not the Host the request came with
+    with flask.Flask(__name__).test_request_context(base_url="http://attacker.example/"), serving(CONTEXT):
         identity = login.password_login("Alice", "wonderland")
     sent = service.received[-1]
     assert sent["path"] == "/_auth/login"

@@ -49,6 +49,8 @@ class LoginContext:
     first_use: Callable[[str, float], bool]
     #: what the client sent, secrets (Authorization, cookies) left out
     request_headers: Mapping[str, str] = field(default_factory=dict)
+    #: where apps reach the MIC (its configured public URL, never the request's Host): its backend too
+    public_url: str = ""
 
 
 _serving: ContextVar[LoginContext | None] = ContextVar("mic_login_context", default=None)

@@ -4,7 +4,7 @@
 password, options}`` as JSON to ``<remoteService>/_auth/<handlerName>`` with the shared
 ``X-Auth-Key`` (``options.authKey``) and the metadata headers of the contract as
 kinvey-flex-sdk reads them: ``X-Kinvey-App-Metadata`` (``_id``, ``applicationId``,
-``name``, ``environment`` and ``baasUrl``, the MIC's own URL, where its backend answers
+``name``, ``environment`` and ``baasUrl``, the MIC's public URL, where its backend answers
 the SDK's ``dataStore``/``userStore`` modules), ``X-Kinvey-Original-Request-Headers``
 (lowercase names, the client's secrets left out), ``X-Kinvey-Environment-Id``,
 ``X-Kinvey-Request-Id``.
@@ -34,7 +34,6 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 import httpx2
-from flask import has_request_context, request
 
 from ..config import AuthService
 from .capabilities import ConnectorError, Identity, LoginContext, PasswordLogin, current_login
@@ -142,8 +141,8 @@ class FlexAuthLogin(PasswordLogin):
         if login is not None:
             metadata = {"_id": login.app_key, "applicationId": login.app_id, "name": login.app_name,
                         "environment": login.environment}
-            if has_request_context():  # the backend the SDK's modules call: the MIC serves it itself
-                metadata["baasUrl"] = request.host_url.rstrip("/")
+            if login.public_url:  # the backend the SDK's modules call: the MIC serves it itself
+                metadata["baasUrl"] = login.public_url
             headers |= {
                 "X-Kinvey-App-Metadata": json.dumps(metadata),
                 "X-Kinvey-Original-Request-Headers": json.dumps({name.lower(): value for name, value

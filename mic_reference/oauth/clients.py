@@ -25,6 +25,8 @@ class MicClient(ClientMixin):
     environment: Environment
     service: AuthService
     connector: Any
+    #: where apps and identity providers reach the MIC (its configured public URL)
+    public_url: str = ""
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -63,7 +65,7 @@ class MicClient(ClientMixin):
         """This client's login at ``now``, asked for by a request with these headers (its secrets left out)."""
         env = self.environment
         return LoginContext(app_key=env.app_key, app_id=env.app_id, app_name=env.app_name, environment=env.name,
-                            request_id=uuid.uuid4().hex, now=now, first_use=first_use,
+                            request_id=uuid.uuid4().hex, now=now, first_use=first_use, public_url=self.public_url,
                             request_headers={name: value for name, value in request_headers.items()
                                              if name.lower() not in SECRET_HEADERS})
 
@@ -75,8 +77,9 @@ class ClientDirectory:
     admin API changes a service; a request sees the old pair or the new one.
     """
 
-    def __init__(self, config: MicConfig, connectors: dict[str, Any]) -> None:
+    def __init__(self, config: MicConfig, connectors: dict[str, Any], public_url: str = "") -> None:
         self._state = (config, connectors)
+        self.public_url = public_url
 
     @property
     def config(self) -> MicConfig:
@@ -96,4 +99,4 @@ class ClientDirectory:
         service = environment.service(service_id or None)
         if service is None:
             return None
-        return MicClient(client_id, environment, service, connectors[service.key])
+        return MicClient(client_id, environment, service, connectors[service.key], self.public_url)
