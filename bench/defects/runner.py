@@ -97,6 +97,8 @@ def failures(output: str) -> list[tuple[str, str]]:
 def _verdict(result: Result, phase: str, code: int | None, output: str) -> bool:
     """Fill in how ``result`` was caught by this run; False when the run passed."""
     if code == 0:
+        passed = [line.strip("= ") for line in output.splitlines() if " passed" in line]
+        result.detail = f"{phase}: {passed[-1]}" if passed else ""  # what the defect got through
         return False
     listed = failures(output)
     result.status, result.phase = "caught", phase
@@ -155,7 +157,8 @@ def table(results: list[Result], seconds: float) -> str:
             by = f"{r.how}: {by}"
         if r.phase == "rest":
             by += " (rest of the suite)"
-        rows.append((r.id, r.file, r.breaks, r.status, by if r.status != "missed" else "-", f"{r.seconds:g}"))
+        rows.append((r.id, r.file, r.breaks, r.status, by if r.status != "missed" else f"- ({r.detail})",
+                     f"{r.seconds:g}"))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row)).rstrip()
              for row in rows]
