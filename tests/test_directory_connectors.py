@@ -213,6 +213,13 @@ def test_a_directory_whose_certificate_is_not_trusted_is_not_used(directories):
     assert len(log(directories, "ad-control", "/bind")) == binds  # the password never left the MIC
 
 
+def test_an_oversized_password_never_reaches_the_directory(directories, searching):
+    """Samba drops the connection of a bind that large; the MIC refuses it as a wrong password first."""
+    before = len(log(directories, "ldap-control", "/bind"))
+    assert refusal(searching, "alice", "x" * 1_000_000).error == "invalid_grant"
+    assert len(log(directories, "ldap-control", "/bind")) == before
+
+
 def test_no_bind_without_a_password(directories, searching):
     before = len(log(directories, "ldap-control", "/bind"))
     refusal(searching, "alice", "")

@@ -28,6 +28,16 @@ class ConnectorError(Exception):
         self.debug = debug
 
 
+#: the longest username or password the MIC sends upstream (characters); longer ones are no user's,
+#: and real directories drop the connection of a bind that large
+MAX_CREDENTIAL = 1024
+
+
+def credentials_fit(username: str, password: str) -> bool:
+    """Whether a username and password are worth sending upstream: both given, neither oversized."""
+    return bool(username) and bool(password) and len(username) <= MAX_CREDENTIAL and len(password) <= MAX_CREDENTIAL
+
+
 @dataclass(frozen=True)
 class LoginContext:
     """Whose login the MIC is serving: the app's environment and the request that asked, and

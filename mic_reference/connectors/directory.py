@@ -24,7 +24,7 @@ from ldap3.core.exceptions import (LDAPCommunicationError, LDAPException, LDAPSe
 from ldap3.utils.conv import escape_filter_chars
 
 from ..config import AuthService
-from .capabilities import ConnectorError, Identity, PasswordLogin
+from .capabilities import ConnectorError, Identity, PasswordLogin, credentials_fit
 
 DEFAULT_TIMEOUT = 5
 _ATTRIBUTE = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]*$"}
@@ -86,9 +86,11 @@ class DirectoryLogin(PasswordLogin):
                              get_info=NONE, connect_timeout=self.timeout, mode=IP_SYSTEM_DEFAULT)
 
     def password_login(self, username: str, password: str) -> Identity:
-        if not username or not password:
-            # an empty password would make an unauthenticated bind, which some directories let through
-            raise ConnectorError("invalid_grant", BAD_CREDENTIALS, debug="no username or no password")
+        if not credentials_fit(username, password):
+            # an empty password would make an unauthenticated bind, which some directories let through;
+            # a bind of a megabyte makes real ones (Samba, slapd's sockbuf limit) drop the connection
+            raise ConnectorError("invalid_grant", BAD_CREDENTIALS,
+                                 debug="no username or password, or one longer than the MIC sends")
         connection = Connection(self.server, receive_timeout=self.timeout, read_only=True, auto_referrals=False,
                                 raise_exceptions=False, return_empty_attributes=False)
         try:

@@ -36,7 +36,7 @@ from urllib.parse import quote
 import httpx2
 
 from ..config import AuthService
-from .capabilities import ConnectorError, Identity, LoginContext, PasswordLogin, current_login
+from .capabilities import ConnectorError, Identity, LoginContext, PasswordLogin, credentials_fit, current_login
 
 #: a password login at MIC's own page or its token endpoint; nothing comes back by redirect
 CALLBACK_PATH = None
@@ -44,8 +44,6 @@ DEFAULT_TIMEOUT = 5
 MAX_TIMEOUT = 30
 #: the most of an answer the MIC reads; a login answer is a few hundred bytes
 MAX_ANSWER = 64 * 1024
-#: the longest username or password the MIC forwards (characters); longer ones are no user's
-MAX_CREDENTIAL = 1024
 #: the most of the service's error_description the app is shown (characters)
 MAX_DESCRIPTION = 200
 #: what RFC 6749 5.2 lets an error_description hold: printable ASCII but '"' and '\\'
@@ -98,7 +96,7 @@ class FlexAuthLogin(PasswordLogin):
                                     follow_redirects=False)
 
     def password_login(self, username: str, password: str) -> Identity:
-        if not username or not password or len(username) > MAX_CREDENTIAL or len(password) > MAX_CREDENTIAL:
+        if not credentials_fit(username, password):
             raise ConnectorError("invalid_grant", BAD_CREDENTIALS,
                                  debug="no username or password, or one longer than the MIC forwards")
         status, body = self._post({"username": username, "password": password, "options": self.handler_options},
