@@ -16,6 +16,7 @@ from granian.constants import Interfaces
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from plumbing.clock import SystemClock, VirtualClock
+from plumbing.serving import serve_until_stopped
 from plumbing.yamlfile import YamlError
 
 from . import config as mic_config
@@ -64,13 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return _serve_workers(app, build, args)
     server.app = app
     print(f"reference MIC on http://{args.host}:{server.server_port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve_until_stopped(server)
 
 
 def _unready(environ, start_response):

@@ -14,6 +14,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from plumbing.clock import SystemClock, VirtualClock
+from plumbing.serving import serve_until_stopped
 from plumbing.yamlfile import YamlError
 
 
@@ -66,13 +67,7 @@ def serve(prog: str, title: str, build: Callable[[], Flask], args: argparse.Name
         lines.append(f"  control surface on {url}/_control/")
     print(*lines, sep="\n", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve_until_stopped(server)
 
 
 def _interrupt(signum, frame) -> None:
